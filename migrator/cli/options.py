@@ -1,0 +1,62 @@
+"""Connection options shared by every command, and how they become settings.
+
+There is deliberately no ``--password`` flag: a password on argv lands in shell
+history and ``ps``. It comes from the DSN, ``HARBOR_MIGRATE_PASSWORD``,
+``--password-file`` or ``--ask-password`` (a prompt).
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import click
+
+from ..settings import ConnectionSettings, env_value, resolve_connection
+
+_CONNECTION_PARAMS = ("dsn", "host", "port", "user", "database", "socket", "password_file", "ssl_ca", "ssl_cert",
+                      "ssl_key", "ask_password", "config")
+
+
+def connection_options(fn: Callable) -> Callable:
+    """Add the connection flags; the command receives ``settings: ConnectionSettings``."""
+    opts = [
+        click.option("--dsn", help="mysql://user[:password]@host:port/database[?unix_socket=…&ssl_ca=…] "
+                                   "(env HARBOR_MIGRATE_DSN); the password is masked in all output."),
+        click.option("--host", help="Server host (env HARBOR_MIGRATE_HOST)."),
+        click.option("--port", type=int, help="Server port (env HARBOR_MIGRATE_PORT)."),
+        click.option("--user", help="Account name (env HARBOR_MIGRATE_USER)."),
+        click.option("--database", help="Harbor's database, usually 'registry' (env HARBOR_MIGRATE_DATABASE)."),
+        click.option("--socket", help="Unix socket path instead of host:port (env HARBOR_MIGRATE_SOCKET)."),
+        click.option("--password-file", type=click.Path(dir_okay=False),
+                     help="Read the password from this file (env HARBOR_MIGRATE_PASSWORD_FILE)."),
+        click.option("--ask-password", is_flag=True, help="Prompt for the password."),
+        click.option("--ssl-ca", help="CA certificate for TLS (env HARBOR_MIGRATE_SSL_CA)."),
+        click.option("--ssl-cert", help="Client certificate for TLS."),
+        click.option("--ssl-key", help="Client key for TLS."),
+        click.option("--config", type=click.Path(dir_okay=False),
+                     help="INI file with a [connection] section (env HARBOR_MIGRATE_CONFIG)."),
+    ]
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        flags = {k: kwargs.pop(k, None) for k in _CONNECTION_PARAMS}
+        if "target_dsn" in kwargs:  # restore: the target is the connection
+            flags["dsn"] = kwargs.pop("target_dsn") or env_value("TARGET_DSN") or flags["dsn"]
+        kwargs["settings"] = settings_from_flags(flags)
+        return fn(*args, **kwargs)
+
+    for opt in reversed(opts):
+        wrapper = opt(wrapper)
+    return wrapper
+
+
+def settings_from_flags(flags: dict[str, Any]) -> ConnectionSettings:
+    ask = flags.pop("ask_password", False)
+    config = flags.pop("config", None)
+    if ask:
+        flags["password"] = click.prompt("Password", hide_input=True, err=True)
+    return resolve_connection(flags, config_file=config)
+
+
+def json_option(fn: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")(fn)

@@ -1,0 +1,135 @@
+"""Run the chain: lock, check, then per step: each pending operation, then the stamp.
+
+The executor consumes steps and never plans: each operation is probed against
+the live catalog right before it runs, so a rerun after any interruption does
+exactly what is missing. Progress goes to a callback (stderr in the CLI) and,
+when given, to a journal.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Callable
+
+from .db import Database
+from .errors import DataConflict, Interrupted, MigratorError, StepFailed
+from .guards import acquire_run_lock, release_run_lock
+from .schema.introspect import introspect
+from .steps.ops import StepContext
+from .steps.plan_ops import context_for, steps_between
+
+Progress = Callable[[str], None]
+
+
+@dataclasses.dataclass
+class UpgradeOptions:
+    target: str = "1.5.0"
+    with_admiral: bool = False
+    copy_chunk_rows: int = 0
+    alter_algorithm: str | None = None   # MariaDB: 'COPY' imitates MySQL 5.6/5.7 table copies
+
+
+@dataclasses.dataclass
+class OpResult:
+    name: str
+    kind: str
+    seconds: float
+    ran: bool
+
+
+@dataclasses.dataclass
+class StepResult:
+    revision: str
+    seconds: float
+    ops: list[OpResult]
+
+
+@dataclasses.dataclass
+class UpgradeResult:
+    start: str
+    target: str
+    steps: list[StepResult]
+
+    @property
+    def seconds(self) -> float:
+        return sum(s.seconds for s in self.steps)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"start": self.start, "target": self.target, "seconds": round(self.seconds, 3),
+                "steps": [{"revision": s.revision, "seconds": round(s.seconds, 3),
+                           "operations": [dataclasses.asdict(o) for o in s.ops]} for s in self.steps]}
+
+
+def _noop(_: str) -> None:
+    pass
+
+
+def run_data_checks(ctx: StepContext, ops) -> None:
+    """Stop before a step changes anything when its rows would break a new constraint."""
+    problems = []
+    for op in ops:
+        for what, sql in op.checks(ctx):
+            n = ctx.count(sql)
+            if n:
+                problems.append(f"{what} ({n} row(s))")
+    if problems:
+        raise DataConflict("data would break the upgrade: " + "; ".join(problems) +
+                           " — fix those rows (see docs/what-if.md), then rerun")
+
+
+def run_steps(db: Database, start: str, options: UpgradeOptions, progress: Progress = _noop,
+              should_stop: Callable[[], bool] = lambda: False,
+              journal: Callable[[dict], None] | None = None) -> UpgradeResult:
+    """Apply every step from ``start`` to ``options.target``; the caller holds the lock."""
+    info = db.server_info()
+    result = UpgradeResult(start, options.target, [])
+    if options.alter_algorithm:
+        db.execute(f"SET SESSION alter_algorithm = '{options.alter_algorithm}'")
+    for step in steps_between(start, options.target):
+        ctx = context_for(step, info, introspect(db), db, with_admiral=options.with_admiral,
+                          copy_chunk_rows=options.copy_chunk_rows)
+        pending = [op for op in step.ops if op.pending(ctx)]
+        run_data_checks(ctx, pending)
+        progress(f"step {step.revision}: {step.summary}")
+        if journal:
+            journal({"event": "step_start", "revision": step.revision})
+        started = time.monotonic()
+        step_result = StepResult(step.revision, 0.0, [])
+        for op in step.ops:
+            if should_stop():
+                raise Interrupted(f"stopped before '{op.name}' of step {step.revision}; the database is resumable: "
+                                  "rerun the same upgrade command")
+            ctx.refresh(op.tables)
+            if not op.pending(ctx):
+                step_result.ops.append(OpResult(op.name, op.kind, 0.0, False))
+                continue
+            if journal:
+                journal({"event": "op_start", "revision": step.revision, "op": op.name})
+            t0 = time.monotonic()
+            try:
+                op.run(ctx)
+            except MigratorError as exc:
+                if journal:
+                    journal({"event": "op_failed", "revision": step.revision, "op": op.name, "error": exc.message})
+                raise StepFailed(f"step {step.revision} failed at '{op.name}': {exc.message} — the database is "
+                                 "resumable: fix the cause and rerun the same command", exit_code=exc.exit_code
+                                 if exc.exit_code not in (1,) else None) from exc
+            seconds = time.monotonic() - t0
+            step_result.ops.append(OpResult(op.name, op.kind, seconds, True))
+            if journal:
+                journal({"event": "op_done", "revision": step.revision, "op": op.name, "seconds": round(seconds, 4)})
+            progress(f"  {op.name} ({seconds:.2f}s)")
+        step_result.seconds = time.monotonic() - started
+        result.steps.append(step_result)
+        if journal:
+            journal({"event": "step_done", "revision": step.revision, "seconds": round(step_result.seconds, 4)})
+        progress(f"step {step.revision} done in {step_result.seconds:.2f}s")
+    return result
+
+
+def locked_run(db: Database, body: Callable[[], Any]) -> Any:
+    acquire_run_lock(db)
+    try:
+        return body()
+    finally:
+        release_run_lock(db)

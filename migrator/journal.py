@@ -1,0 +1,58 @@
+"""The journal: what each run did, when, and how long each operation took.
+
+The database itself says what is done (every operation has a probe), so the
+journal is the record, not the source of truth: status, resume and the
+estimates of ``plan`` read it, and losing it loses nothing. One JSON line per
+event under the state directory, per server and database.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import pathlib
+from typing import Any, Iterator
+
+from .settings import ConnectionSettings, state_dir
+
+
+class Journal:
+    def __init__(self, settings: ConnectionSettings, directory: pathlib.Path | None = None, run_id: str | None = None):
+        self.dir = (directory or state_dir()) / settings.server_key()
+        self.path = self.dir / "journal.jsonl"
+        self.run_id = run_id or _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        self.write(event)
+
+    def write(self, event: dict[str, Any]) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        record = {"time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"),
+                  "run": self.run_id, **event}
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        if not self.path.exists():
+            return iter(())
+        def read() -> Iterator[dict[str, Any]]:
+            with open(self.path, encoding="utf-8") as fh:
+                for line in fh:
+                    line = line.strip()
+                    if line:
+                        try:
+                            yield json.loads(line)
+                        except ValueError:
+                            continue  # a line cut by a crash
+        return read()
+
+    def last_timings(self) -> dict[str, float]:
+        """Seconds per operation name from the most recent completed run of each."""
+        timings: dict[str, float] = {}
+        for e in self.events():
+            if e.get("event") == "op_done":
+                timings[f"{e['revision']}:{e['op']}"] = float(e.get("seconds", 0.0))
+        return timings

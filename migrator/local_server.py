@@ -1,0 +1,173 @@
+"""A throwaway MariaDB/MySQL server from the local binary: temp data dir, free port.
+
+Used by ``demo``, the ``local`` rehearsal backend, the benchmarks and the test
+fixtures, so all of them start servers the same way. The server listens on
+127.0.0.1 only and is torn down with its data directory.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from typing import Iterable
+
+import pymysql
+
+from .errors import ServerUnavailable
+from .settings import ConnectionSettings
+
+_SEARCH_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin", "/usr/libexec")
+
+
+def find_binary(names: Iterable[str]) -> str | None:
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+        for d in _SEARCH_DIRS:
+            candidate = os.path.join(d, name)
+            if os.access(candidate, os.X_OK):
+                return candidate
+    return None
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LocalServer:
+    """One mariadbd (or mysqld) process on a private data directory.
+
+    ``options`` are extra server options, e.g. ``{"explicit-defaults-for-timestamp": "OFF"}``.
+    """
+
+    def __init__(self, options: dict[str, str] | None = None, base_dir: str | None = None,
+                 keep: bool = False):
+        self.server_bin = find_binary(["mariadbd", "mysqld"])
+        self.install_bin = find_binary(["mariadb-install-db", "mysql_install_db"])
+        if not self.server_bin or not self.install_bin:
+            raise ServerUnavailable(
+                "no local MariaDB/MySQL server binary found: install mariadb-server "
+                "(apt-get install mariadb-server) or use the docker backend")
+        self.options = dict(options or {})
+        self.keep = keep
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="harbor-migrate-db-", dir=base_dir))
+        self.datadir = self.dir / "data"
+        self.socket = str(self.dir / "mysqld.sock")
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        self._installed = False
+
+    # -- lifecycle -----------------------------------------------------------------
+    def _user_args(self) -> list[str]:
+        return ["--user=root"] if os.geteuid() == 0 else []
+
+    def install(self) -> None:
+        cmd = [self.install_bin, *self._user_args(), f"--datadir={self.datadir}",
+               "--auth-root-authentication-method=normal", "--skip-test-db"]
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        if res.returncode != 0:
+            tail = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["?"]
+            raise ServerUnavailable(f"mariadb-install-db failed: {tail[0]}")
+        self._installed = True
+
+    def start(self, timeout: float = 60.0) -> "LocalServer":
+        if not self._installed:
+            self.install()
+        cmd = [self.server_bin, "--no-defaults", *self._user_args(), f"--datadir={self.datadir}",
+               f"--socket={self.socket}", f"--port={self.port}", "--bind-address=127.0.0.1",
+               "--skip-log-bin", "--skip-name-resolve", f"--pid-file={self.dir / 'mysqld.pid'}",
+               f"--log-error={self.dir / 'error.log'}", "--innodb-flush-log-at-trx-commit=2",
+               "--innodb-buffer-pool-size=256M", "--max-connections=200"]
+        cmd += [f"--{k}={v}" for k, v in self.options.items()]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ServerUnavailable(f"the local server exited at start; see {self.dir / 'error.log'}: {self._log_tail()}")
+            try:
+                conn = pymysql.connect(unix_socket=self.socket, user="root", password="", connect_timeout=2)
+                conn.close()
+                return self
+            except pymysql.err.MySQLError:
+                time.sleep(0.1)
+        self.stop()
+        raise ServerUnavailable(f"the local server did not accept connections within {timeout:.0f}s")
+
+    def _log_tail(self) -> str:
+        with contextlib.suppress(OSError):
+            lines = (self.dir / "error.log").read_text(errors="replace").strip().splitlines()
+            errors = [ln for ln in lines if "ERROR" in ln]
+            return (errors or lines or ["(empty log)"])[-1]
+        return "(no log)"
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def kill9(self) -> None:
+        """Crash the server as a power cut would (for fault-injection tests)."""
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def destroy(self) -> None:
+        self.stop()
+        if not self.keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> "LocalServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.destroy()
+
+    # -- access --------------------------------------------------------------------
+    def root_connection(self, database: str | None = None, **kw) -> "pymysql.connections.Connection":
+        return pymysql.connect(unix_socket=self.socket, user="root", password="", database=database,
+                               autocommit=True, charset="utf8mb4", **kw)
+
+    def admin(self, *statements: str) -> None:
+        conn = self.root_connection()
+        try:
+            with conn.cursor() as cur:
+                for sql in statements:
+                    cur.execute(sql)
+        finally:
+            conn.close()
+
+    def create_user(self, user: str, password: str, grants: str = "ALL PRIVILEGES", on: str = "*.*") -> None:
+        self.admin(f"CREATE USER IF NOT EXISTS '{user}'@'127.0.0.1' IDENTIFIED BY '{password}'",
+                   f"CREATE USER IF NOT EXISTS '{user}'@'localhost' IDENTIFIED BY '{password}'",
+                   f"GRANT {grants} ON {on} TO '{user}'@'127.0.0.1'",
+                   f"GRANT {grants} ON {on} TO '{user}'@'localhost'")
+
+    def settings(self, database: str, user: str = "root", password: str = "", tcp: bool = False) -> ConnectionSettings:
+        """Settings to reach ``database``: root over the socket, or a user over TCP."""
+        if tcp:
+            return ConnectionSettings(host="127.0.0.1", port=self.port, user=user, password=password,
+                                      database=database)
+        return ConnectionSettings(unix_socket=self.socket, user=user, password=password, database=database)
+
+    def create_database(self, name: str, charset: str = "utf8") -> None:
+        self.admin(f"DROP DATABASE IF EXISTS `{name}`", f"CREATE DATABASE `{name}` CHARACTER SET {charset}")

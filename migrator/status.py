@@ -1,0 +1,153 @@
+"""Where a database stands: its declared revision, what its schema says, and the drift.
+
+The declared revision comes from ``alembic_version``; the schema is compared
+with every known revision (fingerprint) so that a missing or lying version
+table is caught, and with the revision the upgrade would start from, so the
+user sees every drift. A revision whose next step is half applied (an
+interrupted run, or Harbor's own 1.5.0 failing on ``job_uuid``) is reported as
+dirty, with the operations still to do.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+from .db import Database
+from .errors import NotHarbor, UnknownVersion
+from .schema.diff import Drift, compare
+from .schema.expected import expected, fingerprint, harbor_tables, is_own_table
+from .schema.introspect import introspect
+from .schema.model import Schema
+from .schema.revisions import HEAD, MODELS, RELEASES
+
+ORDER = list(MODELS)  # 0.4.0 … 1.5.0
+HARBOR_MARKERS = {"user", "project", "access_log", "role"}
+
+
+@dataclasses.dataclass
+class Status:
+    database: str
+    server: str
+    declared: str | None              # alembic_version, None when absent or empty
+    detected: str                     # closest revision by fingerprint
+    distances: dict[str, int]
+    start: str | None                 # revision an upgrade would start from
+    state: str                        # clean, dirty, drifted, mismatch
+    drift: list[Drift]
+    pending: list[str]                # operations of the next step still to do (dirty state)
+    leftovers: list[str]              # harbor-migrate's own temporary tables
+    message: str
+
+    @property
+    def releases(self) -> str:
+        return RELEASES.get(self.start or self.detected, "?")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "database": self.database, "server": self.server, "declared_revision": self.declared,
+            "detected_revision": self.detected, "revision": self.start, "harbor_releases": self.releases,
+            "state": self.state, "message": self.message, "fingerprint_distances": self.distances,
+            "drift": [{"table": d.table, "kind": d.kind, "detail": d.detail} for d in self.drift],
+            "pending_operations": self.pending, "leftover_tables": self.leftovers,
+        }
+
+
+def next_revision(revision: str) -> str | None:
+    i = ORDER.index(revision)
+    return ORDER[i + 1] if i + 1 < len(ORDER) else None
+
+
+def read_declared(db: Database) -> str | None:
+    if not db.has_table("alembic_version"):
+        return None
+    rows = db.query("SELECT version_num FROM alembic_version")
+    return str(rows[0][0]) if rows else None
+
+
+def _newer_than_head(revision: str) -> bool:
+    nums = [int(x) for x in re.findall(r"\d+", revision)[:3]]
+    return bool(nums) and tuple(nums) > tuple(int(x) for x in HEAD.split("."))
+
+
+def check_is_harbor(live: Schema, db: Database) -> None:
+    names = set(live.tables)
+    if not names:
+        raise NotHarbor(f"database {db.name!r} is empty: point --database at Harbor's database (usually 'registry')")
+    if not HARBOR_MARKERS & names or len(HARBOR_MARKERS & names) < 2:
+        raise NotHarbor(f"database {db.name!r} does not look like Harbor's (no user/project/access_log tables): "
+                        "check --database")
+
+
+def locate(db: Database, live: Schema | None = None) -> Status:
+    """Read the declared revision, fingerprint the schema, and decide where to start."""
+    from .steps.plan_ops import pending_operations  # late: steps import this module's helpers
+
+    info = db.server_info()
+    live = live or introspect(db)
+    check_is_harbor(live, db)
+    declared = read_declared(db)
+    if declared is not None and declared not in MODELS:
+        if declared in ("0.1.1", "0.3.0"):
+            raise UnknownVersion(f"revision {declared} (Harbor 0.1.x-0.4.x) is not supported yet: upgrade to "
+                                 "Harbor 0.5.0 first, or see docs/requirements.md")
+        if _newer_than_head(declared):
+            raise UnknownVersion(f"alembic_version is {declared}, newer than 1.5.0 (Harbor 1.5.2): "
+                                 "this database needs no upgrade by harbor-migrate")
+        raise UnknownVersion(f"alembic_version holds an unknown revision {declared!r}: known are "
+                             f"{', '.join(ORDER)}; fix alembic_version or pass --from REVISION")
+    ranked = fingerprint(live, info)
+    distances = dict(ranked)
+    detected = ranked[0][0]
+    leftovers = sorted(n for n in live.tables if is_own_table(n))
+    harbor_live = harbor_tables(live)
+
+    def drift_from(revision: str) -> list[Drift]:
+        return compare(expected(revision, info), harbor_live)
+
+    if declared is None:
+        start = detected if distances[detected] <= 2 else None
+        drift = drift_from(detected)
+        state = "clean" if not drift else "drifted"
+        msg = (f"no alembic_version row; the schema matches revision {detected}" if start else
+               "no alembic_version row and the schema matches no known revision closely; pass --from REVISION")
+        if start is None:
+            state = "mismatch"
+        return Status(db.settings.masked_dsn(), info.label, None, detected, distances, start, state, drift, [],
+                      leftovers, msg)
+
+    drift = drift_from(declared)
+    nxt = next_revision(declared)
+    if not drift and not leftovers:
+        return Status(db.settings.masked_dsn(), info.label, declared, detected, distances, declared, "clean", [],
+                      [], leftovers, f"at revision {declared} (Harbor {RELEASES[declared]})")
+    # Tables nearer the next revision's shape than this one's mean the next step ran in part.
+    advanced: list[str] = []
+    if nxt:
+        want_next = expected(nxt, info)
+        want_here = expected(declared, info)
+        for name, table in harbor_live.tables.items():
+            if name not in want_next.tables:
+                continue
+            if name not in want_here.tables:
+                advanced.append(name)
+                continue
+            here = len(compare(Schema({name: want_here.tables[name]}), Schema({name: table})))
+            there = len(compare(Schema({name: want_next.tables[name]}), Schema({name: table})))
+            if here and there < here:
+                advanced.append(name)
+    if advanced or leftovers:
+        pending = pending_operations(db, declared, live)
+        return Status(db.settings.masked_dsn(), info.label, declared, detected, distances, declared, "dirty", drift,
+                      pending, leftovers,
+                      f"revision {declared} with step {nxt} partly applied ({', '.join(sorted(advanced)) or 'copy'}"
+                      f" done): run upgrade to finish it")
+    if ORDER.index(detected) > ORDER.index(declared) + 1 or ORDER.index(detected) < ORDER.index(declared):
+        if distances[detected] < distances[declared]:
+            return Status(db.settings.masked_dsn(), info.label, declared, detected, distances, None, "mismatch",
+                          drift, [], leftovers,
+                          f"alembic_version says {declared} but the schema matches {detected}: fix alembic_version "
+                          f"or pass --from {detected}")
+    return Status(db.settings.masked_dsn(), info.label, declared, detected, distances, declared, "drifted", drift, [],
+                  leftovers, f"at revision {declared} with {len(drift)} difference(s) from a fresh "
+                             f"Harbor {RELEASES[declared]} schema (upgrade converges them)")

@@ -1,0 +1,273 @@
+"""Operations: the units a revision is made of, each with a probe.
+
+An operation knows whether it still has work to do (``pending``), which SQL
+does that work given the schema as it is now (``sql``), and what the schema
+looks like after it (``simulate``, so that ``plan`` can render the whole chain
+without touching anything). Every operation can be rerun after an
+interruption at any point: ALTERs are computed from the live catalog, data
+moves either run in one transaction or only add what is missing, and the
+access_log copy is redone from scratch until its atomic swap.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Iterable
+
+from ..db import Database, ServerInfo, quote_ident as q
+from ..schema.diff import TableChange, converge_table
+from ..schema.model import Schema, Table, render_create
+
+
+@dataclasses.dataclass
+class StepContext:
+    """What operations read: the connection (absent when only planning), the
+    server facts, the schema as it is now, and the revision's expected schema."""
+
+    info: ServerInfo
+    schema: Schema
+    target: Schema
+    db: Database | None = None
+    with_admiral: bool = False
+    copy_chunk_rows: int = 0          # 0: one INSERT ... SELECT
+
+    def live(self, table: str) -> Table | None:
+        return self.schema.table(table)
+
+    def refresh(self, tables: Iterable[str]) -> None:
+        from ..schema.introspect import introspect
+
+        assert self.db is not None
+        names = list(tables)
+        fresh = introspect(self.db, names)
+        merged = {n: t for n, t in self.schema.tables.items() if n not in names}
+        merged.update(fresh.tables)
+        self.schema = Schema(merged)
+
+    def count(self, sql: str) -> int:
+        assert self.db is not None
+        return int(self.db.scalar(sql) or 0)
+
+
+class Op:
+    """Base operation. ``kind`` is ddl, data or copy; ``tables`` what it touches."""
+
+    kind = "ddl"
+    name = "operation"
+    tables: tuple[str, ...] = ()
+    transactional = False
+
+    def pending(self, ctx: StepContext) -> bool:
+        raise NotImplementedError
+
+    def sql(self, ctx: StepContext) -> list[str]:
+        raise NotImplementedError
+
+    def simulate(self, ctx: StepContext) -> None:
+        """Update ``ctx.schema`` as if the operation had run."""
+
+    def checks(self, ctx: StepContext) -> list[tuple[str, str]]:
+        """(what, SQL counting rows that would break the operation)."""
+        return []
+
+    def rewrites(self, ctx: StepContext) -> bool:
+        """Whether running it rebuilds a table (costly on MySQL 5.6/5.7)."""
+        return False
+
+    def run(self, ctx: StepContext) -> None:
+        assert ctx.db is not None
+        statements = self.sql(ctx)
+        if self.transactional:
+            with ctx.db.transaction():
+                for s in statements:
+                    ctx.db.execute(s)
+        else:
+            for s in statements:
+                ctx.db.execute(s)
+
+
+def _set_table(ctx: StepContext, table: Table) -> None:
+    tables = dict(ctx.schema.tables)
+    tables[table.name] = table
+    ctx.schema = Schema(tables)
+
+
+class Converge(Op):
+    """Create a table, or ALTER it, until it is exactly the revision's model."""
+
+    def __init__(self, table: str, renames: dict[str, str] | None = None, fills: dict[str, str] | None = None,
+                 why: str = ""):
+        self.table = table
+        self.tables = (table,)
+        self.renames = renames or {}
+        self.fills = fills or {}
+        self.why = why
+        self.name = f"{table}: {why}" if why else f"{table}: match the revision's definition"
+
+    def _want(self, ctx: StepContext) -> Table:
+        return ctx.target.tables[self.table]
+
+    def change(self, ctx: StepContext) -> TableChange | None:
+        live = ctx.live(self.table)
+        if live is None:
+            return None
+        return converge_table(live, self._want(ctx), self.renames, self.fills)
+
+    def pending(self, ctx: StepContext) -> bool:
+        change = self.change(ctx)
+        return change is None or not change.empty
+
+    def sql(self, ctx: StepContext) -> list[str]:
+        change = self.change(ctx)
+        if change is None:
+            return [render_create(self._want(ctx), ctx.info.db_charset, ctx.info.db_collation)]
+        return change.statements()
+
+    def checks(self, ctx: StepContext) -> list[tuple[str, str]]:
+        change = self.change(ctx)
+        return change.checks if change else []
+
+    def rewrites(self, ctx: StepContext) -> bool:
+        change = self.change(ctx)
+        return bool(change and change.rebuilds)
+
+    def simulate(self, ctx: StepContext) -> None:
+        _set_table(ctx, self._want(ctx))
+
+
+class DataMove(Op):
+    """Set-based SQL on the server; ``probe`` counts the rows still to move."""
+
+    kind = "data"
+
+    def __init__(self, name: str, tables: tuple[str, ...], probe: Callable[[StepContext], str | None],
+                 statements: Callable[[StepContext], list[str]], transactional: bool = True):
+        self.name = name
+        self.tables = tables
+        self._probe = probe
+        self._statements = statements
+        self.transactional = transactional
+
+    def pending(self, ctx: StepContext) -> bool:
+        sql = self._probe(ctx)
+        return sql is not None and ctx.count(sql) > 0
+
+    def sql(self, ctx: StepContext) -> list[str]:
+        return self._statements(ctx)
+
+
+class Stamp(Op):
+    """Record the revision in alembic_version (exactly one row, as Harbor reads the first)."""
+
+    kind = "stamp"
+
+    def __init__(self, revision: str):
+        self.revision = revision
+        self.name = f"alembic_version: stamp {revision}"
+        self.tables = ("alembic_version",)
+        self.transactional = True
+
+    def pending(self, ctx: StepContext) -> bool:
+        assert ctx.db is not None
+        rows = ctx.db.query("SELECT version_num FROM alembic_version")
+        return [r[0] for r in rows] != [self.revision]
+
+    def sql(self, ctx: StepContext) -> list[str]:
+        return ["DELETE FROM alembic_version",
+                f"INSERT INTO alembic_version (version_num) VALUES ('{self.revision}')"]
+
+
+class RebuildAccessLog(Op):
+    """access_log in its 1.2.0+ shape with one set-based copy and an atomic swap.
+
+    Harbor's 1.2.0 adds ``username`` at the end, fills it with one UPDATE per
+    user in a single transaction (resetting the auto-updating ``op_time`` and
+    sending names through the client), then drops ``user_id``: on MySQL 5.6
+    that is two table copies plus a full-table UPDATE. Here the new table is
+    built in its final shape (``username`` second), filled by one INSERT ...
+    SELECT joined to ``user`` in log_id order with ``op_time`` copied as is,
+    its secondary index built after the load, and swapped in with one RENAME
+    TABLE. Until the swap the old table is untouched, so an interruption just
+    means starting the copy again.
+    """
+
+    kind = "copy"
+    name = "access_log: rebuild with username (one copy, atomic swap)"
+    tables = ("access_log", "access_log__hm_new", "access_log__hm_old", "user")
+    NEW = "access_log__hm_new"
+    OLD = "access_log__hm_old"
+
+    def pending(self, ctx: StepContext) -> bool:
+        live = ctx.live("access_log")
+        leftovers = ctx.live(self.NEW) is not None or ctx.live(self.OLD) is not None
+        return leftovers or (live is not None and live.column("user_id") is not None)
+
+    def rewrites(self, ctx: StepContext) -> bool:
+        return True
+
+    def checks(self, ctx: StepContext) -> list[tuple[str, str]]:
+        return []
+
+    def sql(self, ctx: StepContext) -> list[str]:
+        live = ctx.live("access_log")
+        if live is None or live.column("user_id") is None:
+            # Swapped already; only the old copy may be left.
+            return [f"DROP TABLE IF EXISTS {q(self.OLD)}", f"DROP TABLE IF EXISTS {q(self.NEW)}"]
+        want = ctx.target.tables["access_log"]
+        charset, collation = self._table_charset(ctx)
+        create = render_create(want, charset, collation, indexes=False, foreign_keys=False, name=self.NEW)
+        secondary = [i for i in want.indexes if not i.primary]
+        cols = [c.name for c in want.columns]
+        select_cols = ["a." + q(c) if c != "username" else "COALESCE(u.`username`, '')" for c in cols]
+        insert = (f"INSERT INTO {q(self.NEW)} ({', '.join(q(c) for c in cols)})\n"
+                  f"SELECT {', '.join(select_cols)}\n"
+                  f"FROM `access_log` a LEFT JOIN `user` u ON u.`user_id` = a.`user_id`")
+        statements = [f"DROP TABLE IF EXISTS {q(self.NEW)}", create]
+        if ctx.copy_chunk_rows and ctx.db is not None:
+            lo, hi = ctx.db.query("SELECT COALESCE(MIN(log_id), 0), COALESCE(MAX(log_id), 0) FROM access_log")[0]
+            start = int(lo) - 1
+            while start < int(hi):
+                end = start + ctx.copy_chunk_rows
+                statements.append(f"{insert}\nWHERE a.`log_id` > {start} AND a.`log_id` <= {end}\nORDER BY a.`log_id`")
+                start = end
+        else:
+            statements.append(f"{insert}\nORDER BY a.`log_id`")
+        auto = self._auto_increment(ctx)
+        statements.append(f"ALTER TABLE {q(self.NEW)} " + ", ".join(
+            ["ADD " + i.clause() for i in secondary] + ([f"AUTO_INCREMENT = {auto}"] if auto else [])))
+        statements.append(f"RENAME TABLE `access_log` TO {q(self.OLD)}, {q(self.NEW)} TO `access_log`")
+        statements.append(f"DROP TABLE {q(self.OLD)}")
+        return statements
+
+    def _table_charset(self, ctx: StepContext) -> tuple[str, str]:
+        """Keep the old table's charset: the copy must not convert a single byte."""
+        collation = (ctx.live("access_log").collation if ctx.live("access_log") else None) or ctx.info.db_collation
+        if ctx.db is not None:
+            row = ctx.db.query("SELECT CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLLATIONS "
+                               "WHERE COLLATION_NAME = %s OR COLLATION_NAME = %s",
+                               (collation, collation.replace("utf8_", "utf8mb3_")))
+            if row:
+                return row[0][0], row[0][1]
+        return ctx.info.db_charset, ctx.info.db_collation
+
+    def _auto_increment(self, ctx: StepContext) -> int | None:
+        """Keep the counter, so ids of deleted tail rows are never reused."""
+        if ctx.db is None:
+            return None
+        value = ctx.db.scalar("SELECT AUTO_INCREMENT FROM information_schema.TABLES "
+                              "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = 'access_log'", (ctx.db.name,))
+        return int(value) if value else None
+
+    def run(self, ctx: StepContext) -> None:
+        assert ctx.db is not None
+        db = ctx.db
+        db.execute("SET SESSION foreign_key_checks = 0")
+        db.execute("SET SESSION unique_checks = 0")
+        try:
+            for s in self.sql(ctx):
+                db.execute(s)
+        finally:
+            db.execute("SET SESSION unique_checks = 1")
+            db.execute("SET SESSION foreign_key_checks = 1")
+
+    def simulate(self, ctx: StepContext) -> None:
+        _set_table(ctx, ctx.target.tables["access_log"])

@@ -1,0 +1,97 @@
+"""Walking a step's operations without running them: what is pending, and its SQL.
+
+``pending_operations`` probes a live database (for ``status`` of a dirty
+database); ``render_steps`` simulates the chain on the schema model, so that
+``plan`` can print every statement of every step while changing nothing.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from ..db import Database, ServerInfo
+from ..schema.expected import expected
+from ..schema.introspect import introspect
+from ..schema.model import Schema
+from ..schema.revisions import MODELS
+from .ops import StepContext
+from .revisions import STEPS, Step
+
+ORDER = list(MODELS)
+
+
+def steps_between(start: str, target: str) -> list[Step]:
+    """The steps that take ``start`` to ``target`` (empty when already there), in alembic's chain order."""
+    from ..chain import revision_path
+
+    if ORDER.index(target) <= ORDER.index(start):
+        return []
+    return [STEPS[r] for r in revision_path(start, target)]
+
+
+def context_for(step: Step, info: ServerInfo, schema: Schema, db: Database | None = None, **options) -> StepContext:
+    return StepContext(info=info, schema=schema, target=expected(step.revision, info), db=db, **options)
+
+
+def pending_operations(db: Database, declared: str, live: Schema | None = None) -> list[str]:
+    """Names of the operations of the step after ``declared`` that still have work."""
+    steps = steps_between(declared, ORDER[min(ORDER.index(declared) + 1, len(ORDER) - 1)])
+    if not steps:
+        return []
+    ctx = context_for(steps[0], db.server_info(), live or introspect(db), db)
+    return [op.name for op in steps[0].ops if op.pending(ctx)]
+
+
+@dataclasses.dataclass
+class RenderedOp:
+    name: str
+    kind: str
+    tables: tuple[str, ...]
+    rewrites: bool
+    statements: list[str]
+    checks: list[tuple[str, str]]
+
+
+@dataclasses.dataclass
+class RenderedStep:
+    revision: str
+    summary: str
+    ops: list[RenderedOp]
+
+
+def render_steps(db: Database, start: str, target: str, live: Schema | None = None, **options) -> list[RenderedStep]:
+    """Every statement the upgrade would run, computed on a simulated schema.
+
+    The first step sees the live catalog (real constraint names); later steps
+    see the model of the revision before them, which is what the live schema
+    becomes once a step is done. Data moves are listed as they would run.
+    """
+    info = db.server_info()
+    schema = live or introspect(db)
+    out = []
+    for step in steps_between(start, target):
+        # The connection is there for read-only probes (counts, AUTO_INCREMENT) only.
+        ctx = context_for(step, info, schema, db, **options)
+        rendered = []
+        for op in step.ops:
+            if op.kind == "stamp":
+                rendered.append(RenderedOp(op.name, op.kind, op.tables, False, op.sql(ctx), []))
+                continue
+            is_pending = _pending_simulated(op, ctx)
+            if is_pending:
+                rendered.append(RenderedOp(op.name, op.kind, op.tables, op.rewrites(ctx), op.sql(ctx), op.checks(ctx)))
+            op.simulate(ctx)
+        out.append(RenderedStep(step.revision, step.summary, rendered))
+        schema = ctx.schema
+    return out
+
+
+def _pending_simulated(op, ctx: StepContext) -> bool:
+    """Data moves are pending when their tables are not yet in the target shape."""
+    if op.kind == "data":
+        try:
+            return op.pending(ctx)
+        except Exception:
+            # The table it reads does not exist yet on the real server (created by an
+            # earlier operation of this plan): it will have rows to move.
+            return True
+    return op.pending(ctx)

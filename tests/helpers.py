@@ -1,0 +1,37 @@
+"""Small helpers the tests share: reading rows, and running the CLI in-process."""
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from migrator.cli import cli, main
+from migrator.db import connect
+
+
+def rows(settings, sql: str, args=None) -> list[tuple]:
+    with connect(settings) as db:
+        return db.query(sql, args)
+
+
+def run_cli(args: list[str], env: dict | None = None, input: str | None = None):
+    """Run the CLI the way the console script does (errors mapped to exit codes).
+
+    Returns (exit_code, stdout, stderr).
+    """
+    runner = CliRunner()
+    holder = {}
+
+    def call():
+        holder["code"] = main(args)
+
+    result = runner.invoke(_wrap(call), [], env=env, input=input, catch_exceptions=False)
+    return holder.get("code", result.exit_code), result.stdout, result.stderr
+
+
+def _wrap(fn):
+    import click
+
+    @click.command()
+    def command():
+        fn()
+
+    return command
