@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import pymysql
 import pymysql.err
@@ -92,6 +92,8 @@ class Database:
         self.name = settings.database
         self._info: ServerInfo | None = None
         self.statement_log: list[str] | None = None  # set to a list to record executed SQL
+        # Called with each statement before it is sent (fault-injection tests kill here).
+        self.before_execute: Callable[[str], None] | None = None
 
     # -- session -----------------------------------------------------------------
     def prepare_session(self) -> None:
@@ -121,6 +123,8 @@ class Database:
 
     # -- statements --------------------------------------------------------------
     def execute(self, sql: str, args: Sequence[Any] | None = None) -> int:
+        if self.before_execute is not None:
+            self.before_execute(sql)
         try:
             with self.conn.cursor() as cur:
                 rows = cur.execute(sql, args)

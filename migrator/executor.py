@@ -27,6 +27,7 @@ class UpgradeOptions:
     with_admiral: bool = False
     copy_chunk_rows: int = 0
     alter_algorithm: str | None = None   # MariaDB: 'COPY' imitates MySQL 5.6/5.7 table copies
+    fixed_time: float | None = None      # SET SESSION timestamp: reproducible new-row times (rehearsals, tests)
 
 
 @dataclasses.dataclass
@@ -85,6 +86,8 @@ def run_steps(db: Database, start: str, options: UpgradeOptions, progress: Progr
     result = UpgradeResult(start, options.target, [])
     if options.alter_algorithm:
         db.execute(f"SET SESSION alter_algorithm = '{options.alter_algorithm}'")
+    if options.fixed_time is not None:
+        db.execute(f"SET SESSION timestamp = {float(options.fixed_time)}")
     for step in steps_between(start, options.target):
         ctx = context_for(step, info, introspect(db), db, with_admiral=options.with_admiral,
                           copy_chunk_rows=options.copy_chunk_rows)

@@ -81,7 +81,7 @@ def check_is_harbor(live: Schema, db: Database) -> None:
 
 def locate(db: Database, live: Schema | None = None) -> Status:
     """Read the declared revision, fingerprint the schema, and decide where to start."""
-    from .steps.plan_ops import pending_operations  # late: steps import this module's helpers
+    from .steps.plan_ops import next_step_progress  # late: steps import this module's helpers
 
     info = db.server_info()
     live = live or introspect(db)
@@ -121,27 +121,16 @@ def locate(db: Database, live: Schema | None = None) -> Status:
     if not drift and not leftovers:
         return Status(db.settings.masked_dsn(), info.label, declared, detected, distances, declared, "clean", [],
                       [], leftovers, f"at revision {declared} (Harbor {RELEASES[declared]})")
-    # Tables nearer the next revision's shape than this one's mean the next step ran in part.
-    advanced: list[str] = []
+    # Operations of the next step that a clean database at ``declared`` would still
+    # need but this one does not: the next step ran in part (an interrupted run, or
+    # Harbor's own 1.5.0 failing on job_uuid).
     if nxt:
-        want_next = expected(nxt, info)
-        want_here = expected(declared, info)
-        for name, table in harbor_live.tables.items():
-            if name not in want_next.tables:
-                continue
-            if name not in want_here.tables:
-                advanced.append(name)
-                continue
-            here = len(compare(Schema({name: want_here.tables[name]}), Schema({name: table})))
-            there = len(compare(Schema({name: want_next.tables[name]}), Schema({name: table})))
-            if here and there < here:
-                advanced.append(name)
-    if advanced or leftovers:
-        pending = pending_operations(db, declared, live)
-        return Status(db.settings.masked_dsn(), info.label, declared, detected, distances, declared, "dirty", drift,
-                      pending, leftovers,
-                      f"revision {declared} with step {nxt} partly applied ({', '.join(sorted(advanced)) or 'copy'}"
-                      f" done): run upgrade to finish it")
+        done, pending = next_step_progress(db, declared, live)
+        if done or leftovers:
+            return Status(db.settings.masked_dsn(), info.label, declared, detected, distances, declared, "dirty",
+                          drift, pending, leftovers,
+                          f"revision {declared} with step {nxt} partly applied ({len(done)} operation(s) done, "
+                          f"{len(pending)} to do): run upgrade to finish it")
     if ORDER.index(detected) > ORDER.index(declared) + 1 or ORDER.index(detected) < ORDER.index(declared):
         if distances[detected] < distances[declared]:
             return Status(db.settings.masked_dsn(), info.label, declared, detected, distances, None, "mismatch",

@@ -47,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     show_traceback = "--traceback" in args
     try:
-        cli.main(args=args, prog_name="harbor-migrate", standalone_mode=False)
-        code = 0
+        rv = cli.main(args=args, prog_name="harbor-migrate", standalone_mode=False)
+        code = rv if isinstance(rv, int) else 0  # ctx.exit(n) returns n in non-standalone mode
     except MigratorError as exc:
         click.echo(f"harbor-migrate: error: {mask_dsn(exc.message)}", err=True)
         code = int(exc.exit_code)

@@ -140,19 +140,40 @@ class DataMove(Op):
     kind = "data"
 
     def __init__(self, name: str, tables: tuple[str, ...], probe: Callable[[StepContext], str | None],
-                 statements: Callable[[StepContext], list[str]], transactional: bool = True):
+                 statements: Callable[[StepContext], list[str]], transactional: bool = True,
+                 fills: tuple[str, ...] = ()):
         self.name = name
         self.tables = tables
         self._probe = probe
         self._statements = statements
         self.transactional = transactional
+        self.fills = fills
 
     def pending(self, ctx: StepContext) -> bool:
         sql = self._probe(ctx)
         return sql is not None and ctx.count(sql) > 0
 
+    def _counter_resets(self) -> list[str]:
+        # An interrupted insert still consumes AUTO_INCREMENT values; resetting the
+        # counter of the tables we fill (to MAX(id)+1) makes a rerun give the ids an
+        # uninterrupted run gives. A metadata-only ALTER, so outside the transaction.
+        return [f"ALTER TABLE {q(t)} AUTO_INCREMENT = 1" for t in self.fills]
+
     def sql(self, ctx: StepContext) -> list[str]:
-        return self._statements(ctx)
+        return self._counter_resets() + self._statements(ctx)
+
+    def run(self, ctx: StepContext) -> None:
+        assert ctx.db is not None
+        for s in self._counter_resets():
+            ctx.db.execute(s)
+        statements = self._statements(ctx)
+        if self.transactional:
+            with ctx.db.transaction():
+                for s in statements:
+                    ctx.db.execute(s)
+        else:
+            for s in statements:
+                ctx.db.execute(s)
 
 
 class Stamp(Op):

@@ -32,13 +32,30 @@ def context_for(step: Step, info: ServerInfo, schema: Schema, db: Database | Non
     return StepContext(info=info, schema=schema, target=expected(step.revision, info), db=db, **options)
 
 
-def pending_operations(db: Database, declared: str, live: Schema | None = None) -> list[str]:
-    """Names of the operations of the step after ``declared`` that still have work."""
-    steps = steps_between(declared, ORDER[min(ORDER.index(declared) + 1, len(ORDER) - 1)])
-    if not steps:
-        return []
-    ctx = context_for(steps[0], db.server_info(), live or introspect(db), db)
-    return [op.name for op in steps[0].ops if op.pending(ctx)]
+def next_step_progress(db: Database, declared: str, live: Schema | None = None) -> tuple[list[str], list[str]]:
+    """(done, pending) operation names of the step after ``declared``.
+
+    "Done" means: a clean database at ``declared`` would still have that work,
+    this one does not. Data moves count as done only through their probe.
+    """
+    nxt = ORDER.index(declared) + 1
+    if nxt >= len(ORDER):
+        return [], []
+    step = STEPS[ORDER[nxt]]
+    info = db.server_info()
+    live_ctx = context_for(step, info, live or introspect(db), db)
+    clean_ctx = context_for(step, info, expected(declared, info), None)
+    done, pending = [], []
+    for op in step.ops:
+        if op.kind == "stamp":
+            continue
+        if op.pending(live_ctx):
+            pending.append(op.name)
+        elif op.kind == "data" or op.pending(clean_ctx):
+            done.append(op.name)
+    if not done:
+        return [], pending
+    return done, pending
 
 
 @dataclasses.dataclass

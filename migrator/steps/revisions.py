@@ -69,7 +69,7 @@ def _step_1_3_0() -> Step:
     ops: list[Op] = [
         Converge("project_metadata", why="create"),
         DataMove("project_metadata: a 'public' row per project from project.public", ("project", "project_metadata"),
-                 _public_probe, _public_sql),
+                 _public_probe, _public_sql, fills=("project_metadata",)),
         Converge("project", why="drop public (after its values are copied)"),
         Converge("replication_target", why="add insecure"),
     ]
@@ -108,7 +108,8 @@ def _step_1_4_0() -> Step:
         Converge("replication_policy", why="add filters and replicate_deletion before start_time"),
         Converge("replication_immediate_trigger", why="create"),
         DataMove("replication_policy: trigger kind into cron_str, immediate triggers for enabled policies",
-                 ("replication_policy", "replication_immediate_trigger", "project"), _policy_probe, _policy_sql),
+                 ("replication_policy", "replication_immediate_trigger", "project"), _policy_probe, _policy_sql,
+                 fills=("replication_immediate_trigger",)),
         Converge("properties", why="id first as primary key, k unique (one ALTER: never without a primary key)"),
     ]
     handled = {"project", "replication_policy", "replication_immediate_trigger", "properties"}

@@ -1,0 +1,140 @@
+"""Interrupt the upgrade at every statement, then run it again: the result must not differ.
+
+Pass 1 kills the tool's connection (KILL from another session) right before
+each statement the upgrade sends: every operation boundary, and every
+statement inside the multi-statement operations (the access_log copy, the
+transactional data moves) — i.e. the middle of each data move. Pass 2 kills
+the server process itself (kill -9) at the same points and restarts it on the
+same data directory. After each interruption the same upgrade runs again; the
+final database must equal an uninterrupted run: schema and per-table row
+checksums. The number of points tried is printed.
+"""
+from __future__ import annotations
+
+import pytest
+
+from migrator import api
+from migrator.db import connect
+from migrator.errors import MigratorError
+from migrator.executor import UpgradeOptions
+from migrator.local_server import LocalServer
+from migrator.schema.diff import compare
+from migrator.schema.introspect import introspect
+from migrator.seed import add_log_volume, seed_050
+from migrator.snapshot import database_checksums, restore_snapshot, take_snapshot
+from tests.conftest import _need_server
+
+pytestmark = pytest.mark.integration
+FIXED_TIME = 1700000000  # new rows (metadata, triggers) get the same time in every run
+OPTIONS = dict(fixed_time=FIXED_TIME, copy_chunk_rows=400)  # chunked copy: more points inside the data move
+
+
+class Killer:
+    """Counts the statements the upgrade sends and kills at the N-th."""
+
+    def __init__(self, at: int, kill):
+        self.at = at
+        self.seen = 0
+        self.kill = kill
+        self.fired = False
+
+    def __call__(self, db):
+        def hook(sql: str) -> None:
+            self.seen += 1
+            if self.seen == self.at and not self.fired:
+                self.fired = True
+                self.kill(db)
+        db.before_execute = hook
+
+
+def _upgrade(settings, before_run=None):
+    return api.upgrade(settings, UpgradeOptions(**OPTIONS), before_run=before_run)
+
+
+def _state(settings):
+    with connect(settings) as db:
+        return introspect(db), database_checksums(db)
+
+
+@pytest.fixture(scope="module")
+def start_snapshot(tmp_path_factory, server_off):
+    """One 0.5.0 database with sample rows and 1,000 extra log rows, as a snapshot to restore per point."""
+    server_off.create_database("resume_src")
+    settings = server_off.settings("resume_src")
+    with connect(settings) as db:
+        seed_050(db)
+        add_log_volume(db, 1000)
+        path = take_snapshot(db, tmp_path_factory.mktemp("snap"))
+    server_off.admin("DROP DATABASE resume_src")
+    return path
+
+
+def _reference(server, snapshot):
+    settings = server.settings("resume_ref")
+    restore_snapshot(snapshot, settings, force=True)
+    statements = []
+
+    def count(db, st):
+        db.before_execute = lambda sql: statements.append(sql)
+
+    _upgrade(settings, before_run=count)
+    return _state(settings), len(statements)
+
+
+def _same(a, b):
+    schema_a, sums_a = a
+    schema_b, sums_b = b
+    assert compare(schema_a, schema_b) == []
+    assert sums_a == sums_b
+
+
+def test_kill_connection_at_every_statement(server_off, start_snapshot, capsys):
+    reference, total = _reference(server_off, start_snapshot)
+    assert total > 40
+    tried = 0
+    for point in range(1, total + 1):
+        settings = server_off.settings("resume_run")
+        restore_snapshot(start_snapshot, settings, force=True)
+
+        def kill(db):
+            server_off.admin(f"KILL CONNECTION {db.connection_id}")
+
+        killer = Killer(point, kill)
+        with pytest.raises(MigratorError):
+            _upgrade(settings, before_run=lambda db, st: killer(db))
+        assert killer.fired
+        st = api.status(settings)
+        assert st.start is not None, st.message  # never a state we cannot resume from
+        _upgrade(settings)
+        _same(_state(settings), reference)
+        tried += 1
+    with capsys.disabled():
+        print(f"\nfault injection (connection killed): {tried} points tried, all resumed to the same database")
+    assert tried == total
+
+
+@pytest.fixture
+def crash_server(start_snapshot):
+    _need_server()
+    server = LocalServer({"explicit-defaults-for-timestamp": "OFF"}).start()
+    yield server
+    server.destroy()
+
+
+def test_kill_server_at_every_statement(crash_server, start_snapshot, capsys):
+    reference, total = _reference(crash_server, start_snapshot)
+    tried = 0
+    for point in range(1, total + 1):
+        settings = crash_server.settings("resume_run")
+        restore_snapshot(start_snapshot, settings, force=True)
+        killer = Killer(point, lambda db: crash_server.kill9())
+        with pytest.raises(MigratorError):
+            _upgrade(settings, before_run=lambda db, st: killer(db))
+        assert killer.fired
+        crash_server.start()
+        _upgrade(settings)
+        _same(_state(settings), reference)
+        tried += 1
+    with capsys.disabled():
+        print(f"\nfault injection (server kill -9): {tried} points tried, all resumed to the same database")
+    assert tried == total
