@@ -14,6 +14,7 @@ from typing import Any, Callable
 from .db import Database
 from .errors import DataConflict, Interrupted, MigratorError, StepFailed
 from .guards import acquire_run_lock, release_run_lock
+from .estimate import table_sizes
 from .schema.introspect import introspect
 from .steps.ops import StepContext
 from .steps.plan_ops import context_for, steps_between
@@ -93,6 +94,7 @@ def run_steps(db: Database, start: str, options: UpgradeOptions, progress: Progr
                           copy_chunk_rows=options.copy_chunk_rows)
         pending = [op for op in step.ops if op.pending(ctx)]
         run_data_checks(ctx, pending)
+        sizes = table_sizes(db) if journal else {}
         progress(f"step {step.revision}: {step.summary}")
         if journal:
             journal({"event": "step_start", "revision": step.revision})
@@ -120,7 +122,9 @@ def run_steps(db: Database, start: str, options: UpgradeOptions, progress: Progr
             seconds = time.monotonic() - t0
             step_result.ops.append(OpResult(op.name, op.kind, seconds, True))
             if journal:
-                journal({"event": "op_done", "revision": step.revision, "op": op.name, "seconds": round(seconds, 4)})
+                main = sizes.get(op.tables[0]) if op.tables else None
+                journal({"event": "op_done", "revision": step.revision, "op": op.name, "seconds": round(seconds, 4),
+                         "rows": main.rows if main else 0})
             progress(f"  {op.name} ({seconds:.2f}s)")
         step_result.seconds = time.monotonic() - started
         result.steps.append(step_result)

@@ -79,6 +79,23 @@ def check_is_harbor(live: Schema, db: Database) -> None:
                         "check --database")
 
 
+def _tables_ahead(live: Schema, declared: str, nxt: str, info) -> list[str]:
+    """Tables nearer the next revision's shape than the declared one's (created or changed by it)."""
+    want_next, want_here = expected(nxt, info), expected(declared, info)
+    ahead = []
+    for name, table in live.tables.items():
+        if name not in want_next.tables:
+            continue
+        if name not in want_here.tables:
+            ahead.append(name)
+            continue
+        here = len(compare(Schema({name: want_here.tables[name]}), Schema({name: table})))
+        there = len(compare(Schema({name: want_next.tables[name]}), Schema({name: table})))
+        if here and there < here:
+            ahead.append(name)
+    return ahead
+
+
 def locate(db: Database, live: Schema | None = None) -> Status:
     """Read the declared revision, fingerprint the schema, and decide where to start."""
     from .steps.plan_ops import next_step_progress  # late: steps import this module's helpers
@@ -121,22 +138,22 @@ def locate(db: Database, live: Schema | None = None) -> Status:
     if not drift and not leftovers:
         return Status(db.settings.masked_dsn(), info.label, declared, detected, distances, declared, "clean", [],
                       [], leftovers, f"at revision {declared} (Harbor {RELEASES[declared]})")
-    # Operations of the next step that a clean database at ``declared`` would still
-    # need but this one does not: the next step ran in part (an interrupted run, or
-    # Harbor's own 1.5.0 failing on job_uuid).
-    if nxt:
-        done, pending = next_step_progress(db, declared, live)
-        if done or leftovers:
-            return Status(db.settings.masked_dsn(), info.label, declared, detected, distances, declared, "dirty",
-                          drift, pending, leftovers,
-                          f"revision {declared} with step {nxt} partly applied ({len(done)} operation(s) done, "
-                          f"{len(pending)} to do): run upgrade to finish it")
     if ORDER.index(detected) > ORDER.index(declared) + 1 or ORDER.index(detected) < ORDER.index(declared):
         if distances[detected] < distances[declared]:
             return Status(db.settings.masked_dsn(), info.label, declared, detected, distances, None, "mismatch",
                           drift, [], leftovers,
                           f"alembic_version says {declared} but the schema matches {detected}: fix alembic_version "
                           f"or pass --from {detected}")
+    # Operations of the next step that a clean database at ``declared`` would still
+    # need but this one does not: the next step ran in part (an interrupted run, or
+    # Harbor's own 1.5.0 failing on job_uuid).
+    if nxt:
+        done, pending = next_step_progress(db, declared, live)
+        if done or leftovers or _tables_ahead(harbor_live, declared, nxt, info):
+            return Status(db.settings.masked_dsn(), info.label, declared, detected, distances, declared, "dirty",
+                          drift, pending, leftovers,
+                          f"revision {declared} with step {nxt} partly applied ({len(done)} operation(s) done, "
+                          f"{len(pending)} to do): run upgrade to finish it")
     return Status(db.settings.masked_dsn(), info.label, declared, detected, distances, declared, "drifted", drift, [],
                   leftovers, f"at revision {declared} with {len(drift)} difference(s) from a fresh "
                              f"Harbor {RELEASES[declared]} schema (upgrade converges them)")

@@ -1,14 +1,16 @@
-"""``harbor-migrate plan``: read-only; the steps and the exact SQL of each."""
+"""``harbor-migrate plan``: read-only; pre-flight, the steps, their SQL and how long they take."""
 from __future__ import annotations
 
 import click
 
 from .. import api
-from ..db import connect
-from ..status import locate
-from ..steps.plan_ops import render_steps
+from ..errors import PreflightFailed
 from .options import connection_options, json_option
 from .render import emit_json, err
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.1f}s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
 @click.command("plan")
@@ -16,40 +18,59 @@ from .render import emit_json, err
 @click.option("--to", "target", default="1.5.2", show_default=True, help="Harbor version or revision id.")
 @click.option("--from", "from_revision", help="Start revision when alembic_version is missing or wrong.")
 @click.option("--sql", "as_sql", is_flag=True, help="Write the whole upgrade as one SQL script on stdout.")
+@click.option("--snapshot-dir", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Where the upgrade's snapshot will go (for the free-space check).")
+@click.option("--harbor-user", help="Harbor 1.5.2's database account (user@host), for the harbor_account check.")
+@click.option("--skip-check", "skip_checks", multiple=True, help="Turn a failing check into a warning (by name).")
+@click.option("--no-calibrate", is_flag=True, help="Do not time a scratch TEMPORARY table; use defaults.")
 @json_option
-def plan(settings, target, from_revision, as_sql, as_json) -> None:
-    """Show what `upgrade` would do, step by step, without changing anything."""
-    target_rev = api.resolve_target(target)
-    with connect(settings) as db:
-        db.execute("SET SESSION TRANSACTION READ ONLY")
-        st = locate(db)
-        start = api.start_revision(st, from_revision)
-        steps = render_steps(db, start, target_rev)
+def plan(settings, target, from_revision, as_sql, snapshot_dir, harbor_user, skip_checks, no_calibrate,
+         as_json) -> None:
+    """Show what `upgrade` would do, step by step, without changing anything.
+
+    The session is read-only. Prints the pre-flight checks, then each step: what
+    it changes, which tables it rewrites, the exact SQL (real constraint names),
+    the rows it touches and its estimated duration; then the expected downtime.
+    Exits non-zero when a check fails.
+    """
+    report = api.plan(settings, api.resolve_target(target), from_revision=from_revision, snapshot_dir=snapshot_dir,
+                      harbor_user=harbor_user, skip_checks=tuple(skip_checks), calibrate=not no_calibrate)
     if as_json:
-        emit_json({"database": st.database, "from": start, "to": target_rev, "steps": [
-            {"revision": s.revision, "summary": s.summary, "operations": [
-                {"name": o.name, "kind": o.kind, "tables": list(o.tables), "rewrites_table": o.rewrites,
-                 "sql": o.statements} for o in s.ops]} for s in steps]})
-        return
-    if as_sql:
-        err(f"plan: {st.database} {start} -> {target_rev}")
-        click.echo(f"-- harbor-migrate upgrade of `{settings.database}` from {start} to {target_rev}")
+        emit_json(report.to_json())
+    elif as_sql:
+        err(f"plan: {report.database} {report.start} -> {report.target}")
+        for c in report.checks:
+            err(c.line())
+        click.echo(f"-- harbor-migrate: upgrade of `{settings.database}` from {report.start} to {report.target}")
+        click.echo("-- review, then run on a copy first: mysql DB < this.sql")
         click.echo("SET SESSION sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';")
         click.echo("SET SESSION time_zone = '+00:00';")
-        for s in steps:
+        for s in report.steps:
             click.echo(f"\n-- step {s.revision}: {s.summary}")
             for o in s.ops:
                 click.echo(f"-- {o.name}")
-                for stmt in o.statements:
+                for stmt in o.sql:
                     click.echo(stmt.rstrip(";") + ";")
-        return
-    click.echo(f"{st.database}: {st.server}, revision {start} -> {target_rev}")
-    for s in steps:
-        click.echo(f"\nstep {s.revision}: {s.summary}")
-        for o in s.ops:
-            click.echo(f"  - {o.name}{' [rewrites table]' if o.rewrites else ''}")
-            for stmt in o.statements:
-                click.echo("      " + stmt.replace("\n", "\n      ") + ";")
+    else:
+        click.echo(f"{report.database}: {report.server}, revision {report.start} -> {report.target}")
+        click.echo("\npre-flight:")
+        for c in report.checks:
+            click.echo("  " + c.line())
+            for d in c.details[:10]:
+                click.echo(f"         {d}")
+        for s in report.steps:
+            click.echo(f"\nstep {s.revision}: {s.summary} (about {_duration(s.seconds)})")
+            for o in s.ops:
+                what = "rewrites " + o.tables[0] if o.rewrites else ("copies " + o.tables[0] if o.kind == "copy"
+                                                                    else "in place")
+                click.echo(f"  - {o.name} [{what}; {o.rows} rows; ~{_duration(o.seconds)} ({o.estimate_source})]")
+                for stmt in o.sql:
+                    click.echo("      " + stmt.replace("\n", "\n      ") + ";")
+        click.echo(f"\nestimate: upgrade {_duration(report.seconds)}, snapshot {_duration(report.snapshot_seconds)}; "
+                   f"expected downtime {_duration(report.downtime_seconds)} (rates: {report.rates_source})")
+    if not report.ok:
+        bad = [c.name for c in report.checks if c.status.value == "fail"]
+        raise PreflightFailed(f"pre-flight failed: {', '.join(bad)} — see above; fix, or override with --skip-check")
 
 
 COMMANDS = [plan]

@@ -73,6 +73,11 @@ class Op:
         """Whether running it rebuilds a table (costly on MySQL 5.6/5.7)."""
         return False
 
+    def script(self, ctx: StepContext) -> list[str]:
+        """Every statement as it is sent, transaction markers included (for ``plan --sql``)."""
+        statements = self.sql(ctx)
+        return ["START TRANSACTION", *statements, "COMMIT"] if self.transactional else statements
+
     def run(self, ctx: StepContext) -> None:
         assert ctx.db is not None
         statements = self.sql(ctx)
@@ -153,6 +158,10 @@ class DataMove(Op):
         sql = self._probe(ctx)
         return sql is not None and ctx.count(sql) > 0
 
+    def has_probe(self, ctx: StepContext) -> bool:
+        """Whether the tables this move reads are there to probe (else it is neither done nor due)."""
+        return self._probe(ctx) is not None
+
     def _counter_resets(self) -> list[str]:
         # An interrupted insert still consumes AUTO_INCREMENT values; resetting the
         # counter of the tables we fill (to MAX(id)+1) makes a rerun give the ids an
@@ -161,6 +170,10 @@ class DataMove(Op):
 
     def sql(self, ctx: StepContext) -> list[str]:
         return self._counter_resets() + self._statements(ctx)
+
+    def script(self, ctx: StepContext) -> list[str]:
+        body = self._statements(ctx)
+        return self._counter_resets() + (["START TRANSACTION", *body, "COMMIT"] if self.transactional else body)
 
     def run(self, ctx: StepContext) -> None:
         assert ctx.db is not None
@@ -278,17 +291,23 @@ class RebuildAccessLog(Op):
                               "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = 'access_log'", (ctx.db.name,))
         return int(value) if value else None
 
+    SESSION_ON = ["SET SESSION foreign_key_checks = 0", "SET SESSION unique_checks = 0"]
+    SESSION_OFF = ["SET SESSION unique_checks = 1", "SET SESSION foreign_key_checks = 1"]
+
+    def script(self, ctx: StepContext) -> list[str]:
+        return self.SESSION_ON + self.sql(ctx) + self.SESSION_OFF
+
     def run(self, ctx: StepContext) -> None:
         assert ctx.db is not None
         db = ctx.db
-        db.execute("SET SESSION foreign_key_checks = 0")
-        db.execute("SET SESSION unique_checks = 0")
+        for s in self.SESSION_ON:
+            db.execute(s)
         try:
             for s in self.sql(ctx):
                 db.execute(s)
         finally:
-            db.execute("SET SESSION unique_checks = 1")
-            db.execute("SET SESSION foreign_key_checks = 1")
+            for s in self.SESSION_OFF:
+                db.execute(s)
 
     def simulate(self, ctx: StepContext) -> None:
         _set_table(ctx, ctx.target.tables["access_log"])

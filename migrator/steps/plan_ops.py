@@ -51,7 +51,10 @@ def next_step_progress(db: Database, declared: str, live: Schema | None = None) 
             continue
         if op.pending(live_ctx):
             pending.append(op.name)
-        elif op.kind == "data" or op.pending(clean_ctx):
+        elif op.kind == "data":
+            if op.has_probe(live_ctx):  # nothing left to move, and there was something to look at
+                done.append(op.name)
+        elif op.pending(clean_ctx):
             done.append(op.name)
     if not done:
         return [], pending
@@ -91,11 +94,12 @@ def render_steps(db: Database, start: str, target: str, live: Schema | None = No
         rendered = []
         for op in step.ops:
             if op.kind == "stamp":
-                rendered.append(RenderedOp(op.name, op.kind, op.tables, False, op.sql(ctx), []))
+                rendered.append(RenderedOp(op.name, op.kind, op.tables, False, op.script(ctx), []))
                 continue
             is_pending = _pending_simulated(op, ctx)
             if is_pending:
-                rendered.append(RenderedOp(op.name, op.kind, op.tables, op.rewrites(ctx), op.sql(ctx), op.checks(ctx)))
+                rendered.append(RenderedOp(op.name, op.kind, op.tables, op.rewrites(ctx), op.script(ctx),
+                                           op.checks(ctx)))
             op.simulate(ctx)
         out.append(RenderedStep(step.revision, step.summary, rendered))
         schema = ctx.schema

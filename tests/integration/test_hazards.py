@@ -68,7 +68,11 @@ def test_project_member_without_foreign_keys_and_nullable_timestamps(dbs):
 
 
 def test_strict_server_sql_mode_with_zero_dates(dbs):
-    """MySQL 5.7/8-like global mode (NO_ZERO_DATE, ANSI_QUOTES, ONLY_FULL_GROUP_BY) with zero timestamps."""
+    """MySQL 5.7/8-like global mode (NO_ZERO_DATE, ANSI_QUOTES, ONLY_FULL_GROUP_BY) with zero timestamps.
+
+    The pre-flight stops on ANSI_QUOTES (Harbor 1.5.2 breaks with it); overridden by name here,
+    the upgrade itself is unaffected by the server's mode.
+    """
     settings = dbs.seeded()
     old = rows(settings, "SELECT @@GLOBAL.sql_mode")[0][0]
     dbs.server.admin("SET GLOBAL sql_mode = 'ONLY_FULL_GROUP_BY,STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
@@ -76,7 +80,12 @@ def test_strict_server_sql_mode_with_zero_dates(dbs):
     try:
         assert rows(settings, "SELECT COUNT(*) FROM user WHERE CAST(update_time AS CHAR) = '0000-00-00 00:00:00'") \
             >= [(0,)]
-        _upgrade_and_check_clean(settings)
+        from migrator.errors import PreflightFailed
+        with pytest.raises(PreflightFailed, match="ANSI_QUOTES"):
+            api.upgrade(settings, UpgradeOptions())
+        api.upgrade(settings, UpgradeOptions(), skip_checks=("sql_mode",))
+        with connect(settings) as db:
+            assert api.schema_drift(db) == []
         assert rows(settings, "SELECT CAST(update_time AS CHAR) FROM user WHERE user_id = 4") == [("0000-00-00 00:00:00",)]
     finally:
         dbs.server.admin(f"SET GLOBAL sql_mode = '{old}'")

@@ -1,0 +1,114 @@
+"""How long each operation will take on *this* server.
+
+Rates come from, in order of preference: the timings of the last upgrade or
+rehearsal recorded for this server in the journal (seconds per row of each
+operation), or a short calibration on a TEMPORARY table in a separate session
+(it never touches the database's tables): the time to copy and to rebuild
+65,536 rows shaped like access_log. An operation's estimate is its rows (exact
+counts where cheap, the catalog's estimate otherwise) times the rate, scaled by
+row width.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import pymysql
+
+from .db import Database, quote_ident as q
+from .journal import Journal
+
+CALIBRATION_ROWS = 1 << 16
+EXACT_COUNT_BELOW = 200_000
+FIXED_SECONDS = {"stamp": 0.01, "create": 0.03, "instant": 0.05}
+
+
+@dataclasses.dataclass
+class Rates:
+    copy_row: float          # seconds per row for INSERT … SELECT into an empty table
+    rebuild_row: float       # seconds per row for ALTER TABLE … FORCE
+    row_bytes: float         # average row length of the calibration table
+    source: str              # "calibration", "journal" or "default"
+
+
+@dataclasses.dataclass
+class TableSize:
+    rows: int
+    exact: bool
+    avg_row_bytes: float
+
+
+def table_sizes(db: Database) -> dict[str, TableSize]:
+    out = {}
+    for name, rows, avg in db.query("SELECT TABLE_NAME, TABLE_ROWS, AVG_ROW_LENGTH FROM information_schema.TABLES "
+                                    "WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE'", (db.name,)):
+        rows = int(rows or 0)
+        exact = rows < EXACT_COUNT_BELOW
+        if exact:
+            rows = int(db.scalar(f"SELECT COUNT(*) FROM {q(name)}") or 0)
+        out[name] = TableSize(rows, exact, float(avg or 0) or 100.0)
+    return out
+
+
+def calibrate(db: Database) -> Rates:
+    """Time a copy and a rebuild of a TEMPORARY table in a second session."""
+    conn = pymysql.connect(**db.settings.pymysql_kwargs())
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION'")
+            cur.execute("CREATE TEMPORARY TABLE hm_calib (log_id int NOT NULL AUTO_INCREMENT PRIMARY KEY, "
+                        "username varchar(255) NOT NULL, project_id int NOT NULL, repo_name varchar(256), "
+                        "repo_tag varchar(128), GUID varchar(64), operation varchar(20) NOT NULL, op_time timestamp "
+                        "NULL, KEY pid_optime (project_id, op_time)) ENGINE=InnoDB")
+            cur.execute("INSERT INTO hm_calib (username, project_id, repo_name, repo_tag, operation, op_time) VALUES "
+                        "('calibration-user', 1, 'library/calibration-repository', 'v1.0.0', 'pull', NOW())")
+            while True:
+                cur.execute("SELECT COUNT(*) FROM hm_calib")
+                n = cur.fetchone()[0]
+                if n >= CALIBRATION_ROWS:
+                    break
+                cur.execute("INSERT INTO hm_calib (username, project_id, repo_name, repo_tag, operation, op_time) "
+                            "SELECT username, project_id + log_id % 7, CONCAT(repo_name, log_id), repo_tag, operation, "
+                            f"op_time FROM hm_calib LIMIT {CALIBRATION_ROWS - n}")
+            cur.execute("CREATE TEMPORARY TABLE hm_calib2 LIKE hm_calib")
+            t0 = time.perf_counter()
+            cur.execute("INSERT INTO hm_calib2 SELECT * FROM hm_calib ORDER BY log_id")
+            copy = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            cur.execute("ALTER TABLE hm_calib FORCE")
+            rebuild = time.perf_counter() - t0
+            cur.execute("SELECT AVG(LENGTH(username) + LENGTH(repo_name) + LENGTH(repo_tag) + 30) FROM hm_calib")
+            width = float(cur.fetchone()[0] or 100)
+            cur.execute("DROP TEMPORARY TABLE hm_calib, hm_calib2")
+    finally:
+        conn.close()
+    return Rates(copy / CALIBRATION_ROWS, rebuild / CALIBRATION_ROWS, width, "calibration")
+
+
+def journal_rates(journal: Journal) -> dict[str, float]:
+    """Seconds per row of each operation (by name) from the last run that recorded it."""
+    rates: dict[str, float] = {}
+    for e in journal.events():
+        if e.get("event") == "op_done" and e.get("rows"):
+            rates[e["op"]] = float(e["seconds"]) / max(int(e["rows"]), 1)
+    return rates
+
+
+def estimate_op(kind: str, rewrites: bool, name: str, rows: int, width: float, rates: Rates,
+                recorded: dict[str, float]) -> tuple[float, str]:
+    """(seconds, how) for one operation."""
+    if kind == "stamp":
+        return FIXED_SECONDS["stamp"], "fixed"
+    if name in recorded and rows:
+        return recorded[name] * rows, "journal"
+    scale = max(width / rates.row_bytes, 0.5) if rates.row_bytes else 1.0
+    if kind == "copy":
+        # copy in key order, then the secondary index, then a rename: about 1.4 x a plain copy
+        return rows * rates.copy_row * scale * 1.4 + 0.05, rates.source
+    if kind == "data":
+        return rows * rates.copy_row * scale + 0.02, rates.source
+    if rewrites:
+        return rows * rates.rebuild_row * scale + FIXED_SECONDS["instant"], rates.source
+    if "create" in name:
+        return FIXED_SECONDS["create"], "fixed"
+    return FIXED_SECONDS["instant"], "fixed"

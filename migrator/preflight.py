@@ -1,0 +1,375 @@
+"""Pre-flight: named checks, each ok / warn / fail with the fix in its message.
+
+Run by ``plan`` (read-only) and again at the start of ``upgrade``, which stops
+on a fail unless that check is overridden by name (``--skip-check NAME``).
+Every check only reads: the catalog, server variables, grants, the process
+list and counts.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+from typing import Callable
+
+from .checks import Check, Status
+from .db import Database, quote_ident as q
+from .errors import ExitCode, MigratorError
+from .guards import SNAPSHOT_PRIVILEGES, UPGRADE_PRIVILEGES, granted_privileges, other_clients
+from .schema.model import Schema
+from .status import Status as DbStatus
+
+ZERO = "0000-00-00 00:00:00"
+
+
+def _ok(name: str, message: str, **data) -> Check:
+    return Check(name, Status.OK, message, data=data)
+
+
+def _warn(name: str, message: str, details=None, **data) -> Check:
+    return Check(name, Status.WARN, message, details or [], data)
+
+
+def _fail(name: str, message: str, details=None, exit_code: ExitCode = ExitCode.PREFLIGHT_FAILED, **data) -> Check:
+    return Check(name, Status.FAIL, message, details or [], data, int(exit_code))
+
+
+def check_connection(db: Database, st: DbStatus | None, live: Schema) -> Check:
+    return _ok("connection", f"connected to {db.settings.masked_dsn()} as {db.scalar('SELECT CURRENT_USER()')}")
+
+
+def check_server_version(db: Database, st, live) -> Check:
+    info = db.server_info()
+    major, minor, _ = info.version_tuple
+    label = info.label
+    if info.flavour == "mariadb":
+        if major == 10 or (major == 11 and minor <= 4):
+            return _ok("server_version", f"{label}: in the tested matrix (MariaDB 10.x; CI runs 10.11)")
+        if major > 10:
+            return _warn("server_version", f"{label}: newer than the tested matrix (MariaDB 10.x): rehearse first")
+        return _fail("server_version", f"{label}: too old; Harbor 1.5.2 needs MariaDB 10.x or MySQL 5.6+")
+    if (major, minor) in ((5, 6), (5, 7), (8, 0)):
+        return _ok("server_version", f"{label}: in the tested matrix (MySQL 5.6/5.7/8.0)")
+    if (major, minor) < (5, 6):
+        return _fail("server_version", f"{label}: too old; upgrade the server to MySQL 5.6+ first")
+    return _warn("server_version", f"{label}: newer than the tested matrix (MySQL 5.6/5.7/8.0): rehearse first")
+
+
+def check_privileges(db: Database, st, live) -> Check:
+    privileges, roles = granted_privileges(db)
+    missing = [p for p in UPGRADE_PRIVILEGES if p not in privileges]
+    snap_missing = [p for p in ("SELECT",) if p not in privileges]
+    user = db.scalar("SELECT CURRENT_USER()")
+    if missing and roles:
+        return _warn("privileges", f"{user} lacks {', '.join(missing)} directly but has roles: check they are active",
+                     missing=missing)
+    if missing:
+        return _fail("privileges", f"{user} needs {', '.join(missing)}: GRANT {', '.join(missing)} ON "
+                                   f"`{db.name}`.* TO {user}", exit_code=ExitCode.PRIVILEGES, missing=missing)
+    extra = "" if "LOCK TABLES" in privileges else " (LOCK TABLES not needed: snapshots use a consistent transaction)"
+    if snap_missing:
+        return _fail("privileges", "the snapshot needs SELECT", exit_code=ExitCode.PRIVILEGES)
+    return _ok("privileges", f"{user} has {', '.join(UPGRADE_PRIVILEGES)} on `{db.name}`{extra}",
+               needed=list(UPGRADE_PRIVILEGES) + list(SNAPSHOT_PRIVILEGES[:1]))
+
+
+_zero_cache: dict[int, list[str]] = {}
+
+
+def _zero_date_columns(db: Database, live: Schema) -> list[str]:
+    """Columns holding zero dates (counted once per connection: two checks ask)."""
+    if id(db) in _zero_cache:
+        return _zero_cache[id(db)]
+    found = []
+    for table in live.tables.values():
+        for c in table.columns:
+            if c.type in ("timestamp", "datetime"):
+                n = db.scalar(f"SELECT COUNT(*) FROM {q(table.name)} WHERE {q(c.name)} = '{ZERO}'")
+                if n:
+                    found.append(f"{table.name}.{c.name}: {n} zero date(s)")
+    _zero_cache[id(db)] = found
+    return found
+
+
+def check_sql_mode(db: Database, st, live) -> Check:
+    info = db.server_info()
+    modes = {m.strip().upper() for m in info.global_sql_mode.split(",") if m.strip()}
+    details = []
+    if "ANSI_QUOTES" in modes:
+        return _fail("sql_mode", "global sql_mode has ANSI_QUOTES: Harbor 1.5.2's queries use double-quoted strings "
+                                 "and break; remove it (SET GLOBAL sql_mode and my.cnf)")
+    if "ONLY_FULL_GROUP_BY" in modes and info.flavour == "mariadb":
+        return _fail("sql_mode", "global sql_mode has ONLY_FULL_GROUP_BY: on MariaDB Harbor 1.5.2's replication "
+                                 "policy list fails with error 1055; remove it (SET GLOBAL sql_mode and my.cnf)")
+    zero_modes = modes & {"NO_ZERO_DATE", "NO_ZERO_IN_DATE"}
+    if zero_modes:
+        zeros = _zero_date_columns(db, live)
+        if zeros:
+            return _warn("sql_mode", f"global sql_mode has {', '.join(sorted(zero_modes))} and the tables hold zero "
+                                     "dates: harbor-migrate sets its own session mode, but other tools' ALTERs on "
+                                     "these tables will fail", zeros)
+    if "ONLY_FULL_GROUP_BY" in modes:
+        details.append("ONLY_FULL_GROUP_BY on MySQL: its functional-dependency check is believed to accept "
+                       "Harbor's queries (not verified)")
+        return _warn("sql_mode", "global sql_mode has ONLY_FULL_GROUP_BY (MySQL): rehearse Harbor 1.5.2", details)
+    return _ok("sql_mode", f"global sql_mode '{info.global_sql_mode}' is fine for the upgrade and for Harbor 1.5.2")
+
+
+def check_primary_keys(db: Database, st, live) -> Check:
+    info = db.server_info()
+    without = sorted(n for n, t in live.tables.items() if t.primary_key is None)
+    if info.require_primary_key:
+        return _warn("primary_key_required", "the server requires primary keys: harbor-migrate never leaves a table "
+                                             "without one, but Harbor's own alembic_version has none (it exists "
+                                             "already, so this only matters to other tools)", without)
+    return _ok("primary_key_required", "no primary-key requirement on this server (and harbor-migrate would not "
+                                       "need one relaxed)")
+
+
+def check_charset(db: Database, st, live) -> Check:
+    info = db.server_info()
+    charset = info.db_charset.replace("utf8mb3", "utf8")
+    server_cs = db.scalar("SELECT @@character_set_server")
+    odd = sorted(f"{n}: {t.collation}" for n, t in live.tables.items()
+                 if t.collation and not t.collation.startswith(("utf8_", "utf8mb3_")) and n != "alembic_version")
+    if charset == "utf8mb4":
+        return _warn("charset", "the database default charset is utf8mb4: Harbor's schema assumes utf8 "
+                                "(replication_job.tags varchar(16384) does not fit utf8mb4); new tables take utf8mb4",
+                     odd)
+    if charset != "utf8":
+        return _warn("charset", f"the database default charset is {info.db_charset}; Harbor's is utf8: new tables "
+                                f"will be {info.db_charset}", odd)
+    if odd:
+        return _warn("charset", "some tables are not utf8 (they are kept as they are)", odd)
+    return _ok("charset", f"database {info.db_collation}, server {server_cs}; all Harbor tables utf8")
+
+
+def check_row_format(db: Database, st, live) -> Check:
+    """1.5.x indexes need more than 767 bytes per column (utf8 varchar(256))."""
+    variables = dict(db.query("SHOW GLOBAL VARIABLES WHERE Variable_name IN ('innodb_default_row_format', "
+                              "'innodb_large_prefix', 'innodb_file_format')"))
+    row_format = str(variables.get("innodb_default_row_format", "compact")).lower()
+    large_prefix = str(variables.get("innodb_large_prefix", "ON")).upper() in ("ON", "1")
+    if row_format in ("dynamic", "compressed") and large_prefix:
+        return _ok("row_format", f"new tables use ROW_FORMAT={row_format.upper()}: the 1.5.x index on "
+                                 "img_scan_job(repository varchar(256), tag) fits")
+    return _fail("row_format", "new tables would use COMPACT rows (767-byte index prefix): Harbor 1.5.x's "
+                               "idx_repository_tag and unique_label_resource do not fit (error 1709/1071); set "
+                               "innodb_default_row_format=DYNAMIC (MySQL 5.6: innodb_file_format=Barracuda, "
+                               "innodb_large_prefix=ON, innodb_file_per_table=ON)", [f"{k}={v}" for k, v in variables.items()])
+
+
+def check_server_settings(db: Database, st, live) -> Check:
+    info = db.server_info()
+    engines = sorted(f"{n}: {t.engine}" for n, t in live.tables.items() if (t.engine or "").lower() != "innodb")
+    if engines:
+        return _fail("storage_engine", "tables not on InnoDB (no transactions, no foreign keys): convert them first "
+                                       "(ALTER TABLE … ENGINE=InnoDB)", engines)
+    notes = [f"default_storage_engine={info.default_engine}", f"lower_case_table_names={info.lower_case_table_names}"]
+    if info.default_engine.lower() != "innodb":
+        return _warn("storage_engine", "the default engine is not InnoDB; harbor-migrate states ENGINE=InnoDB for "
+                                       "the tables it creates", notes)
+    return _ok("storage_engine", "all tables InnoDB; default engine InnoDB", lower_case_table_names=
+               info.lower_case_table_names)
+
+
+def check_clients(db: Database, st, live) -> Check:
+    clients = other_clients(db)
+    if clients:
+        return _fail("other_clients", f"{len(clients)} other client(s) are connected to `{db.name}`: stop Harbor "
+                                      "before the upgrade", [f"#{c['id']} {c['user']}@{c['host']} {c['command']} "
+                                                             f"{c['time']}s" for c in clients],
+                     exit_code=ExitCode.CLIENTS_CONNECTED)
+    return _ok("other_clients", "no other client uses the database (Harbor is stopped)")
+
+
+def _count(db: Database, sql: str) -> int:
+    try:
+        return int(db.scalar(sql) or 0)
+    except MigratorError:
+        return 0
+
+
+def check_data(db: Database, st: DbStatus | None, live: Schema) -> Check:
+    details, warn = [], False
+    if live.table("replication_policy") and live.table("project"):
+        n = _count(db, "SELECT COUNT(*) FROM replication_policy rp LEFT JOIN project p ON p.project_id = rp.project_id "
+                       "WHERE p.project_id IS NULL")
+        if n:
+            warn = True
+            details.append(f"{n} replication polic(ies) point at a missing project: Harbor's 1.4.0 crashes on them; "
+                           "harbor-migrate gives them no immediate trigger, and Harbor 1.5.2's policy list fails "
+                           "on them: delete them (or mark them deleted) before or after the upgrade")
+    log = live.table("access_log")
+    if log and log.column("user_id") is not None:
+        n = _count(db, "SELECT COUNT(*) FROM access_log a LEFT JOIN user u ON u.user_id = a.user_id "
+                       "WHERE u.user_id IS NULL")
+        if n:
+            details.append(f"{n} access_log row(s) of users that no longer exist: they keep username '' (as in Harbor)")
+    problems = []
+    if st is not None and st.start is not None:
+        from .steps.plan_ops import render_steps
+
+        with contextlib.suppress(MigratorError):
+            for step in render_steps(db, st.start, "1.5.0", live):
+                for op in step.ops:
+                    for what, sql in op.checks:
+                        try:
+                            n = int(db.scalar(sql) or 0)
+                        except MigratorError:
+                            continue  # the column does not exist yet on this server
+                        if n:
+                            problems.append(f"step {step.revision}: {what} ({n} row(s))")
+    if problems:
+        return _fail("data", "rows would break a new constraint: fix them first (docs/what-if.md)",
+                     problems + details, exit_code=ExitCode.DATA_CONFLICT)
+    if warn:
+        return _warn("data", "data the upgrade handles specially", details)
+    return _ok("data", "no rows break a new constraint; nothing is lost" + (f" ({'; '.join(details)})" if details else ""))
+
+
+def check_zero_dates(db: Database, st, live) -> Check:
+    zeros = _zero_date_columns(db, live)
+    if zeros:
+        return _ok("zero_dates", f"zero timestamps in {len(zeros)} column(s): kept as they are (our session allows "
+                                 "them)", **{"columns": zeros})
+    return _ok("zero_dates", "no zero timestamps")
+
+
+def check_revision(db: Database, st: DbStatus | None, live) -> Check:
+    if st is None:
+        return _fail("revision", "the revision could not be determined", exit_code=ExitCode.UNKNOWN_VERSION)
+    if st.state == "mismatch" or st.start is None:
+        return _fail("revision", st.message, exit_code=ExitCode.UNKNOWN_VERSION)
+    if st.state == "dirty":
+        return _warn("revision", st.message, st.pending)
+    if st.state == "drifted":
+        return _warn("revision", st.message, [str(d) for d in st.drift])
+    return _ok("revision", st.message)
+
+
+def _datadir_free(db: Database) -> int | None:
+    """Free bytes of the server's data directory, when the server is on this machine."""
+    if db.settings.unix_socket or db.settings.host in ("127.0.0.1", "localhost", "::1"):
+        datadir = str(db.scalar("SELECT @@datadir") or "")
+        if datadir and os.path.isdir(datadir):
+            return shutil.disk_usage(datadir).free
+    return None
+
+
+def check_free_space(db: Database, st, live, snapshot_dir: str | None = ".") -> Check:
+    sizes = dict(db.query("SELECT TABLE_NAME, DATA_LENGTH + INDEX_LENGTH FROM information_schema.TABLES "
+                          "WHERE TABLE_SCHEMA = %s", (db.name,)))
+    total = sum(int(v or 0) for v in sizes.values())
+    biggest = max((int(v or 0) for v in sizes.values()), default=0)
+    snapshot_need = total // 3
+    details = [f"database {total >> 20} MiB; largest table {biggest >> 20} MiB (access_log is copied once: "
+               f"the server needs about that much free)"]
+    local_free = shutil.disk_usage(snapshot_dir if snapshot_dir and os.path.isdir(snapshot_dir) else ".").free
+    if snapshot_dir is None:
+        local_free = snapshot_need = 0  # --no-snapshot
+    if local_free < snapshot_need:
+        return _fail("free_space", f"{snapshot_dir} has {local_free >> 20} MiB free, the snapshot needs about "
+                                   f"{snapshot_need >> 20} MiB", details, exit_code=ExitCode.NO_SPACE)
+    server_free = _datadir_free(db)
+    if server_free is None:
+        return _warn("free_space", f"snapshot: {local_free >> 20} MiB free, enough; the server's disk cannot be seen "
+                                   f"from here: make sure it has {int(biggest * 1.2) >> 20} MiB free", details)
+    if server_free < biggest * 1.2:
+        return _fail("free_space", f"the server's data directory has {server_free >> 20} MiB free; rebuilding the "
+                                   f"largest table needs about {int(biggest * 1.2) >> 20} MiB",
+                     details, exit_code=ExitCode.NO_SPACE)
+    return _ok("free_space", f"snapshot: {local_free >> 20} MiB free; server: {server_free >> 20} MiB free "
+                             f"(needs about {int(biggest * 1.2) >> 20} MiB)")
+
+
+def check_harbor_account(db: Database, st, live, harbor_user: str | None = None) -> Check:
+    """Harbor 1.5.2's Go driver speaks only mysql_native_password and no TLS."""
+    target = "CURRENT_USER()" if not harbor_user else _account(harbor_user)
+    try:
+        row = db.query(f"SHOW CREATE USER {target}")
+    except MigratorError as exc:
+        return _warn("harbor_account", f"cannot read the account of Harbor ({exc.message}): make sure it uses "
+                                       "mysql_native_password and does not REQUIRE SSL")
+    text = str(row[0][0]) if row else ""
+    plugin = re.search(r"IDENTIFIED (?:VIA|WITH) [`']?(\w+)", text)
+    plugin_name = plugin.group(1) if plugin else "mysql_native_password"
+    who = harbor_user or "the migration account (pass --harbor-user for Harbor's own)"
+    # Without --harbor-user we only know it is *our* account: a warning, not a stop.
+    verdict = _fail if harbor_user else _warn
+    if plugin_name not in ("mysql_native_password",):
+        return verdict("harbor_account", f"{who} uses {plugin_name}: Harbor 1.5.2 can only log in with "
+                                         "mysql_native_password (ALTER USER … IDENTIFIED WITH mysql_native_password "
+                                         "BY …)")
+    if re.search(r"REQUIRE (SSL|X509|ISSUER|SUBJECT|CIPHER)", text):
+        return verdict("harbor_account", f"{who} requires TLS: Harbor 1.5.2 connects without TLS (ALTER USER … "
+                                         "REQUIRE NONE)")
+    return _ok("harbor_account", f"{who}: mysql_native_password, no TLS requirement")
+
+
+def _account(user: str) -> str:
+    name, _, host = user.partition("@")
+    return f"'{name}'@'{host or '%'}'"
+
+
+CHECKS: dict[str, Callable] = {
+    "connection": check_connection,
+    "server_version": check_server_version,
+    "privileges": check_privileges,
+    "sql_mode": check_sql_mode,
+    "primary_key_required": check_primary_keys,
+    "charset": check_charset,
+    "row_format": check_row_format,
+    "storage_engine": check_server_settings,
+    "other_clients": check_clients,
+    "revision": check_revision,
+    "data": check_data,
+    "zero_dates": check_zero_dates,
+    "free_space": check_free_space,
+    "harbor_account": check_harbor_account,
+}
+
+
+def run_preflight(db: Database, st: DbStatus | None, live: Schema, *, snapshot_dir: str | None = ".",
+                  harbor_user: str | None = None, skip: tuple[str, ...] = ()) -> list[Check]:
+    unknown = [s for s in skip if s not in CHECKS]
+    if unknown:
+        from .errors import UsageError
+        raise UsageError(f"unknown check(s) {', '.join(unknown)}: known are {', '.join(CHECKS)}")
+    results = []
+    for name, fn in CHECKS.items():
+        if name == "free_space":
+            check = fn(db, st, live, snapshot_dir)
+        elif name == "harbor_account":
+            check = fn(db, st, live, harbor_user)
+        else:
+            check = fn(db, st, live)
+        if name in skip and check.status == Status.FAIL:
+            check = Check(check.name, Status.WARN, f"overridden (--skip-check {name}): {check.message}",
+                          check.details, check.data)
+        results.append(check)
+    return results
+
+
+def failing(checks: list[Check]) -> list[Check]:
+    return [c for c in checks if c.status == Status.FAIL]
+
+
+def raise_on_failures(checks: list[Check]) -> None:
+    """One error for all failing checks; its exit code is the checks' own when they agree."""
+    bad = failing(checks)
+    if not bad:
+        return
+    codes = {c.exit_code for c in bad}
+    code = ExitCode(codes.pop()) if len(codes) == 1 and None not in codes else ExitCode.PREFLIGHT_FAILED
+    parts = []
+    for c in bad:
+        parts.append(f"{c.name}: {c.message}" + (f" [{'; '.join(c.details[:3])}]" if c.details else ""))
+    names = " ".join(f"--skip-check {c.name}" for c in bad)
+    from . import errors
+
+    cls = {ExitCode.DATA_CONFLICT: errors.DataConflict, ExitCode.PRIVILEGES: errors.MissingPrivileges,
+           ExitCode.CLIENTS_CONNECTED: errors.ClientsConnected, ExitCode.UNKNOWN_VERSION: errors.UnknownVersion,
+           ExitCode.NO_SPACE: errors.NoSpace}.get(code, errors.PreflightFailed)
+    raise cls("pre-flight failed — " + " | ".join(parts) + f" (override with {names})")

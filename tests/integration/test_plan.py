@@ -1,0 +1,216 @@
+"""plan: read-only, the SQL script round trip, and every pre-flight check made to fail."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from migrator import api
+from migrator.checks import Status
+from migrator.db import connect
+from migrator.errors import ExitCode
+from migrator.executor import UpgradeOptions
+from migrator.schema.diff import compare
+from migrator.schema.introspect import introspect
+from migrator.snapshot import database_checksums, restore_snapshot, take_snapshot
+from tests.helpers import rows, run_cli
+
+pytestmark = pytest.mark.integration
+FIXED = 1700000000
+
+
+def _check(report, name):
+    return next(c for c in report.checks if c.name == name)
+
+
+def _dsn(server, db):
+    return f"mysql://root@localhost/{db}?unix_socket={server.socket}"
+
+
+def test_plan_is_read_only_and_complete(dbs_off):
+    settings = dbs_off.seeded()
+    with connect(settings) as db:
+        before = database_checksums(db)
+        schema_before = introspect(db)
+    code, out, err = run_cli(["plan", "--json", "--dsn", _dsn(dbs_off.server, settings.database)])
+    assert code == 0, err
+    report = json.loads(out)
+    assert [s["revision"] for s in report["steps"]] == ["1.2.0", "1.3.0", "1.4.0", "1.5.0"]
+    copy = next(o for s in report["steps"] for o in s["operations"] if o["kind"] == "copy")
+    assert copy["rows"] == 7 and copy["rewrites_table"] and any("INSERT INTO `access_log__hm_new`" in q
+                                                                for q in copy["sql"])
+    assert report["expected_downtime_seconds"] > 0 and {c["name"] for c in report["checks"]} >= {
+        "connection", "privileges", "sql_mode", "other_clients", "data", "revision", "free_space"}
+    with connect(settings) as db:
+        assert database_checksums(db) == before
+        assert compare(schema_before, introspect(db)) == []
+
+
+def test_plan_as_a_select_only_account(dbs_off):
+    """A server-enforced proof that planning writes nothing: it runs with SELECT alone."""
+    settings = dbs_off.seeded()
+    dbs_off.server.create_user("planner", "pw", grants="SELECT", on=f"`{settings.database}`.*")
+    ro = dbs_off.server.settings(settings.database, user="planner", password="pw", tcp=True)
+    report = api.plan(ro)
+    assert _check(report, "privileges").status == Status.FAIL
+    assert len(report.steps) == 4 and report.seconds > 0
+
+
+def test_real_constraint_names_in_the_sql(dbs_off):
+    settings = dbs_off.seeded()
+    with connect(settings) as db:
+        db.execute("ALTER TABLE project DROP FOREIGN KEY project_ibfk_1")
+        db.execute("ALTER TABLE project ADD CONSTRAINT fk_owner_custom FOREIGN KEY (owner_id) REFERENCES user (user_id)")
+    report = api.plan(settings, calibrate=False)
+    sql = "\n".join(q for s in report.steps for o in s.ops for q in o.sql)
+    assert "DROP FOREIGN KEY `fk_owner_custom`" in sql
+    assert "ADD CONSTRAINT `project_ibfk_1`" in sql
+
+
+def test_sql_script_round_trip(dbs_off, tmp_path):
+    """plan --sql run by the mysql client on a copy gives the database upgrade gives."""
+    settings = dbs_off.seeded()
+    with connect(settings) as db:
+        snap = take_snapshot(db, tmp_path)
+    copy = dbs_off.server.settings(settings.database + "_sql")
+    dbs_off.names.append(copy.database)
+    restore_snapshot(snap, copy)
+    code, script, err = run_cli(["plan", "--sql", "--dsn", _dsn(dbs_off.server, copy.database)])
+    assert code == 0, err
+    assert script.count("UPDATE alembic_version") == 0 and script.count("INSERT INTO alembic_version") == 4
+    subprocess.run(["mariadb", f"--socket={dbs_off.server.socket}", "-uroot", copy.database],
+                   input=f"SET timestamp = {FIXED};\n" + script, text=True, check=True)
+    api.upgrade(settings, UpgradeOptions(fixed_time=FIXED))
+    with connect(settings) as a, connect(copy) as b:
+        assert compare(introspect(a), introspect(b)) == []
+        assert database_checksums(a) == database_checksums(b)
+
+
+def test_privileges_check(dbs_off):
+    settings = dbs_off.seeded()
+    dbs_off.server.create_user("noalter", "pw", grants="SELECT, INSERT, UPDATE, DELETE, CREATE, DROP",
+                               on=f"`{settings.database}`.*")
+    s = dbs_off.server.settings(settings.database, user="noalter", password="pw", tcp=True)
+    c = _check(api.plan(s, calibrate=False), "privileges")
+    assert c.status == Status.FAIL and "ALTER" in c.message and "INDEX" in c.message and "GRANT" in c.message
+
+
+@pytest.mark.parametrize("mode,status,text", [
+    ("ANSI_QUOTES", Status.FAIL, "double-quoted"),
+    ("ONLY_FULL_GROUP_BY", Status.FAIL, "1055"),
+    ("STRICT_ALL_TABLES,NO_ZERO_DATE", Status.WARN, "zero dates"),
+])
+def test_sql_mode_check(dbs_off, mode, status, text):
+    settings = dbs_off.seeded()
+    old = rows(settings, "SELECT @@GLOBAL.sql_mode")[0][0]
+    dbs_off.server.admin(f"SET GLOBAL sql_mode = '{mode}'")
+    try:
+        c = _check(api.plan(settings, calibrate=False), "sql_mode")
+    finally:
+        dbs_off.server.admin(f"SET GLOBAL sql_mode = '{old}'")
+    assert c.status == status and text in c.message + " ".join(c.details)
+
+
+def test_primary_key_requirement_is_reported(dbs_off):
+    settings = dbs_off.seeded()
+    dbs_off.server.admin("SET GLOBAL innodb_force_primary_key = ON")
+    try:
+        c = _check(api.plan(settings, calibrate=False), "primary_key_required")
+    finally:
+        dbs_off.server.admin("SET GLOBAL innodb_force_primary_key = OFF")
+    assert c.status == Status.WARN and "alembic_version" in c.details
+
+
+def test_charset_check(dbs_off):
+    settings = dbs_off.seeded()
+    dbs_off.server.admin(f"ALTER DATABASE `{settings.database}` CHARACTER SET latin1")
+    c = _check(api.plan(settings, calibrate=False), "charset")
+    assert c.status == Status.WARN and "latin1" in c.message
+
+
+def test_row_format_check(dbs_off):
+    settings = dbs_off.seeded()
+    dbs_off.server.admin("SET GLOBAL innodb_default_row_format = 'compact'")
+    try:
+        c = _check(api.plan(settings, calibrate=False), "row_format")
+    finally:
+        dbs_off.server.admin("SET GLOBAL innodb_default_row_format = 'dynamic'")
+    assert c.status == Status.FAIL and "DYNAMIC" in c.message
+
+
+def test_storage_engine_check(dbs_off):
+    settings = dbs_off.seeded()
+    with connect(settings) as db:
+        db.execute("ALTER TABLE properties ENGINE=MyISAM")
+    c = _check(api.plan(settings, calibrate=False), "storage_engine")
+    assert c.status == Status.FAIL and "properties: MyISAM" in c.details
+
+
+def test_other_clients_check_names_them(dbs_off):
+    settings = dbs_off.seeded()
+    conn = dbs_off.server.root_connection(settings.database)
+    try:
+        c = _check(api.plan(settings, calibrate=False), "other_clients")
+        assert c.status == Status.FAIL and c.exit_code == ExitCode.CLIENTS_CONNECTED and "root@" in c.details[0]
+    finally:
+        conn.close()
+    assert _check(api.plan(settings, calibrate=False), "other_clients").status == Status.OK
+
+
+def test_data_checks(dbs_off):
+    settings = dbs_off.seeded()
+    c = _check(api.plan(settings, calibrate=False), "data")
+    assert c.status == Status.WARN and any("missing project" in d for d in c.details)
+    with connect(settings) as db:
+        db.execute("ALTER TABLE user MODIFY realname varchar(20) NULL")
+        db.execute("UPDATE user SET realname = NULL WHERE user_id = 3")
+    c = _check(api.plan(settings, calibrate=False), "data")
+    assert c.status == Status.FAIL and any("user.realname has NULLs" in d for d in c.details)
+    code, out, err = run_cli(["upgrade", "--yes", "--no-snapshot", "--dsn", _dsn(dbs_off.server, settings.database)])
+    assert code == ExitCode.DATA_CONFLICT and "realname" in err
+    assert rows(settings, "SELECT version_num FROM alembic_version") == [("0.4.0",)]
+
+
+def test_revision_check(dbs_off):
+    settings = dbs_off.seeded()
+    with connect(settings) as db:
+        db.execute("UPDATE alembic_version SET version_num = '1.4.0'")
+    code, out, err = run_cli(["plan", "--dsn", _dsn(dbs_off.server, settings.database)])
+    assert code == ExitCode.UNKNOWN_VERSION and "says 1.4.0" in err
+
+
+def test_free_space_check(dbs_off, tmp_path):
+    settings = dbs_off.seeded()
+    with connect(settings) as db:
+        from migrator.seed import add_log_volume
+        add_log_volume(db, 30000)
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)]).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        c = _check(api.plan(settings, calibrate=False, snapshot_dir=str(mnt)), "free_space")
+    finally:
+        subprocess.run(["umount", str(mnt)])
+    assert c.status == Status.FAIL and c.exit_code == ExitCode.NO_SPACE
+
+
+def test_harbor_account_check(dbs_off):
+    settings = dbs_off.seeded()
+    dbs_off.server.admin("CREATE USER IF NOT EXISTS 'harbor_tls'@'%' IDENTIFIED BY 'pw' REQUIRE SSL")
+    c = _check(api.plan(settings, calibrate=False, harbor_user="harbor_tls@%"), "harbor_account")
+    assert c.status == Status.FAIL and "REQUIRE NONE" in c.message
+    dbs_off.server.admin("CREATE USER IF NOT EXISTS 'harbor_ok'@'%' IDENTIFIED BY 'pw'")
+    assert _check(api.plan(settings, calibrate=False, harbor_user="harbor_ok@%"), "harbor_account").status == Status.OK
+
+
+def test_plan_exits_non_zero_on_a_failing_check(dbs_off):
+    settings = dbs_off.seeded()
+    with connect(settings) as db:
+        db.execute("ALTER TABLE properties ENGINE=MyISAM")
+    code, out, err = run_cli(["plan", "--dsn", _dsn(dbs_off.server, settings.database)])
+    assert code == ExitCode.PREFLIGHT_FAILED and "[fail] storage_engine" in out
+    code, out, err = run_cli(["plan", "--skip-check", "storage_engine", "--dsn",
+                              _dsn(dbs_off.server, settings.database)])
+    assert code == 0 and "overridden" in out
