@@ -213,3 +213,96 @@ def plan(settings: ConnectionSettings, target: str = HEAD, *, from_revision: str
         snapshot_seconds = total_rows * rates.copy_row * 0.6
         return PlanReport(db.settings.masked_dsn(), db.server_info().label, start, target, checks, steps,
                           snapshot_seconds, "journal" if recorded else rates.source)
+
+
+@dataclasses.dataclass
+class VerifyReport:
+    database: str
+    sections: dict[str, list]
+
+    @property
+    def checks(self) -> list:
+        return [c for checks in self.sections.values() for c in checks]
+
+    @property
+    def ok(self) -> bool:
+        return not any(c.status.value == "fail" for c in self.checks)
+
+    def exit_code(self) -> int:
+        codes = {c.exit_code or 13 for c in self.checks if c.status.value == "fail"}
+        if not codes:
+            return 0
+        return codes.pop() if len(codes) == 1 else 13
+
+    def to_json(self) -> dict:
+        return {"database": self.database, "ok": self.ok,
+                "sections": {k: [c.to_json() for c in v] for k, v in self.sections.items()}}
+
+    def markdown(self) -> str:
+        lines = [f"# harbor-migrate verification of {self.database}", "",
+                 f"Result: **{'consistent' if self.ok else 'NOT consistent'}**", ""]
+        for section, checks in self.sections.items():
+            lines += [f"## {section}", "", "| check | status | result |", "| --- | --- | --- |"]
+            for c in checks:
+                lines.append(f"| {c.name} | {c.status.value} | {c.message.replace('|', '/')} |")
+            details = [(c.name, d) for c in checks for d in c.details]
+            if details:
+                lines += ["", "Details:", ""] + [f"- {n}: {d}" for n, d in details[:500]]
+            lines.append("")
+        return "\n".join(lines)
+
+
+SECTIONS = ("schema", "data", "adminserver", "registry", "harbor")
+
+
+def verify(settings: ConnectionSettings, *, only: tuple[str, ...] = (), snapshot: str | None = None,
+           with_admiral: bool = False, adminserver: str | None = None, adminserver_secret: str | None = None,
+           registry: str | None = None, registry_user: str | None = None, registry_password: str | None = None,
+           harbor: str | None = None, harbor_user: str | None = None, harbor_password: str | None = None,
+           timeout: float = 10.0) -> VerifyReport:
+    """Every requested section; a section whose endpoint is not given is skipped with a note."""
+    from .checks import Check, Status
+    from .snapshot import load_manifest
+    from .verify.database import verify_data, verify_schema
+
+    unknown = [s for s in only if s not in SECTIONS]
+    if unknown:
+        raise UsageError(f"unknown section(s) {', '.join(unknown)}: choose from {', '.join(SECTIONS)}")
+    wanted = only or SECTIONS
+    sections: dict[str, list] = {}
+    with connect(settings) as db:
+        from .status import check_is_harbor
+
+        check_is_harbor(introspect(db), db)
+        if "schema" in wanted:
+            sections["schema"] = [verify_schema(db)]
+        if "data" in wanted:
+            manifest = load_manifest(snapshot) if snapshot else None
+            sections["data"] = verify_data(db, manifest, with_admiral=with_admiral)
+        if "adminserver" in wanted:
+            if adminserver:
+                from .verify.adminserver import verify_adminserver
+                sections["adminserver"] = verify_adminserver(adminserver, adminserver_secret, settings,
+                                                             timeout=timeout)
+            elif only:
+                sections["adminserver"] = [Check("adminserver", Status.FAIL, "--adminserver URL is required",
+                                                 exit_code=2)]
+        if "registry" in wanted:
+            if registry:
+                from .verify.registry import verify_registry
+                sections["registry"] = verify_registry(db, registry, username=registry_user,
+                                                       password=registry_password, timeout=timeout)
+            elif only:
+                sections["registry"] = [Check("registry", Status.FAIL, "--registry URL is required", exit_code=2)]
+        if "harbor" in wanted:
+            if harbor:
+                from .verify.harbor_api import verify_harbor
+                sections["harbor"] = verify_harbor(db, harbor, username=harbor_user or "admin",
+                                                   password=harbor_password or "", timeout=timeout)
+            elif only:
+                sections["harbor"] = [Check("harbor", Status.FAIL, "--harbor URL is required", exit_code=2)]
+    skipped = [s for s in wanted if s not in sections]
+    if skipped:
+        sections["skipped"] = [Check(s, Status.SKIP, f"not checked: pass --{s} URL" if s != "data" else
+                                     "not checked") for s in skipped]
+    return VerifyReport(settings.masked_dsn(), sections)

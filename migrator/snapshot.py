@@ -239,6 +239,7 @@ def take_snapshot(db: Database, directory: str | os.PathLike, *, name: str | Non
                         out.write(b";\n")
                     tables_meta.append({"name": table, "ddl": ddl, "rows": rows, "sha256": digest.hexdigest()})
                     progress(f"  snapshot {table}: {rows} rows")
+                entities = _entities(db, declared)
             finally:
                 with contextlib.suppress(MigratorError):
                     db.execute("COMMIT")
@@ -256,6 +257,7 @@ def take_snapshot(db: Database, directory: str | os.PathLike, *, name: str | Non
             "revision": declared,
             "dump": {"file": dump_path.name, "sha256": hashing.sha.hexdigest(), "bytes": hashing.size},
             "tables": tables_meta,
+            "entities": entities,
         }
         fd = _open_private(manifest_path)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -276,6 +278,19 @@ def take_snapshot(db: Database, directory: str | os.PathLike, *, name: str | Non
                 p.unlink()
         raise
     return manifest_path
+
+
+def _entities(db: Database, revision: str | None) -> dict[str, Any] | None:
+    """Projection hashes for ``verify`` (same consistent snapshot), when the revision is known."""
+    from .schema.revisions import MODELS
+    from .verify.database import entity_fingerprints
+
+    if revision not in MODELS:
+        return None
+    try:
+        return entity_fingerprints(db, revision)
+    except MigratorError:
+        return None  # a drifted database: the snapshot is still good, verify will say it has no projections
 
 
 # -- reading ---------------------------------------------------------------------------

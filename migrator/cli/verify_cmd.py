@@ -1,30 +1,80 @@
-"""``harbor-migrate verify``: the schema (and, when given, data and live services)."""
+"""``harbor-migrate verify``: schema, data, adminserver, registry, Harbor's API — one report."""
 from __future__ import annotations
+
+import os
 
 import click
 
 from .. import api
-from ..db import connect
-from ..errors import VerifyFailed
+from ..errors import MigratorError, UsageError
+from ..settings import env_value
 from .options import connection_options, json_option
 from .render import emit_json
 
 
+def _secret(file: str | None, env: str, what: str) -> str | None:
+    """Secrets come from a file or HARBOR_MIGRATE_<env>, never from argv."""
+    if file:
+        try:
+            with open(file, encoding="utf-8") as fh:
+                return fh.read().strip()
+        except OSError as exc:
+            raise UsageError(f"cannot read the {what} file {file}: {exc.strerror}") from None
+    return env_value(env)
+
+
 @click.command("verify")
 @connection_options
+@click.option("--only", multiple=True, type=click.Choice(api.SECTIONS), help="Run only this section (repeatable).")
+@click.option("--snapshot", type=click.Path(), help="The pre-upgrade snapshot (manifest or dump) to compare data with.")
+@click.option("--with-admiral", is_flag=True, help="The upgrade ran with --with-admiral.")
+@click.option("--adminserver", help="Adminserver URL, e.g. http://adminserver:8080 (secret: "
+                                    "--adminserver-secret-file or HARBOR_MIGRATE_ADMINSERVER_SECRET).")
+@click.option("--adminserver-secret-file", type=click.Path(dir_okay=False))
+@click.option("--registry", help="Registry URL, e.g. https://harbor.example.com (Harbor's token flow, basic or none).")
+@click.option("--registry-user", help="User for the registry (env HARBOR_MIGRATE_REGISTRY_USER).")
+@click.option("--registry-password-file", type=click.Path(dir_okay=False),
+              help="Password file (or HARBOR_MIGRATE_REGISTRY_PASSWORD).")
+@click.option("--harbor", help="Harbor core API URL, e.g. https://harbor.example.com.")
+@click.option("--harbor-user", help="Harbor admin user (env HARBOR_MIGRATE_HARBOR_USER, default admin).")
+@click.option("--harbor-password-file", type=click.Path(dir_okay=False),
+              help="Password file (or HARBOR_MIGRATE_HARBOR_PASSWORD).")
+@click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds per HTTP request.")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False), help="Also write a Markdown report here.")
 @json_option
-def verify(settings, as_json) -> None:
-    """Check the database against a fresh Harbor 1.5.2 schema on the same server."""
-    with connect(settings) as db:
-        drift = api.schema_drift(db)
+def verify(settings, only, snapshot, with_admiral, adminserver, adminserver_secret_file, registry, registry_user,
+           registry_password_file, harbor, harbor_user, harbor_password_file, timeout, report_file, as_json) -> None:
+    """Check the upgraded database: schema, data (against the snapshot), and the live services.
+
+    Exit 0 only when everything checked is consistent.
+    """
+    report = api.verify(
+        settings, only=tuple(only), snapshot=snapshot, with_admiral=with_admiral,
+        adminserver=adminserver, adminserver_secret=_secret(adminserver_secret_file, "ADMINSERVER_SECRET",
+                                                             "adminserver secret"),
+        registry=registry, registry_user=registry_user or env_value("REGISTRY_USER"),
+        registry_password=_secret(registry_password_file, "REGISTRY_PASSWORD", "registry password"),
+        harbor=harbor, harbor_user=harbor_user or env_value("HARBOR_USER"),
+        harbor_password=_secret(harbor_password_file, "HARBOR_PASSWORD", "Harbor password"), timeout=timeout)
+    if report_file:
+        fd = os.open(report_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(report.markdown())
     if as_json:
-        emit_json({"schema": [str(d) for d in drift], "ok": not drift})
+        emit_json(report.to_json())
     else:
-        click.echo("schema: ok" if not drift else f"schema: {len(drift)} difference(s)")
-        for d in drift:
-            click.echo(f"  - {d}")
-    if drift:
-        raise VerifyFailed(f"{len(drift)} schema difference(s) from a fresh Harbor 1.5.2")
+        click.echo(f"verify {report.database}: {'consistent' if report.ok else 'NOT consistent'}")
+        for section, checks in report.sections.items():
+            for c in checks:
+                click.echo(f"{section:>11} {c.line()}")
+                for d in c.details[:20]:
+                    click.echo(f"{'':>18}{d}")
+                if len(c.details) > 20:
+                    click.echo(f"{'':>18}… {len(c.details) - 20} more (see --json or --report)")
+    code = report.exit_code()
+    if code:
+        raise MigratorError(f"verification failed: {sum(1 for c in report.checks if c.status.value == 'fail')} "
+                            "check(s) not consistent (see above)", exit_code=code)
 
 
 COMMANDS = [verify]

@@ -1,0 +1,239 @@
+"""Verify the database itself: its schema, and its data against the pre-upgrade snapshot.
+
+Data is compared through *projections*: for each thing Harbor users care about
+(users, projects and their public flag, members, repositories, the audit log,
+replication targets, policies with their trigger kind, immediate triggers,
+jobs, properties) a query that yields the same rows before and after the
+upgrade, whatever the revision (project.public at 0.4.0 is the 'public'
+metadata row at 1.5.0; access_log.user_id joined to user is access_log.username).
+The snapshot stores the projection hashes (per key, or per 10,000 log ids for
+the audit log); ``verify`` recomputes them live and lists every key that
+differs. Without a manifest, the invariants that need none are checked.
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Iterator
+
+from ..checks import Check, Status
+from ..db import Database
+from ..errors import ExitCode, MigratorError
+from ..schema.diff import compare
+from ..schema.expected import expected, harbor_tables, is_own_table
+from ..schema.introspect import introspect
+from ..schema.revisions import HEAD, MODELS
+
+ORDER = list(MODELS)
+LOG_BUCKET = 10_000
+
+
+def _at_least(revision: str, than: str) -> bool:
+    return ORDER.index(revision) >= ORDER.index(than)
+
+
+def _q(*cols: str) -> str:
+    """One line per row, built by the server: QUOTE keeps NULL distinct from the string 'NULL'."""
+    return "CONCAT_WS('|', " + ", ".join(f"QUOTE({c})" for c in cols) + ")"
+
+
+def projections(revision: str, with_admiral: bool = False) -> dict[str, str]:
+    """entity -> SQL returning (key, line) ordered by key, for a database at ``revision``."""
+    p: dict[str, str] = {}
+    p["users"] = (f"SELECT user_id, {_q('user_id', 'username', 'email', 'password', 'realname', 'comment', 'deleted', 'reset_uuid', 'salt', 'sysadmin_flag', 'creation_time', 'update_time')} "
+                  "FROM user ORDER BY user_id")
+    public = ("(p.public <> 0)" if not _at_least(revision, "1.3.0") else
+              "(SELECT MAX(m.value = 'true') FROM project_metadata m WHERE m.project_id = p.project_id "
+              "AND m.name = 'public' AND m.deleted = 0)")
+    p["projects"] = (f"SELECT p.project_id, {_q('p.project_id', 'p.owner_id', 'p.name', 'p.creation_time', 'p.update_time', 'p.deleted', public)} "
+                     "FROM project p ORDER BY p.project_id")
+    if _at_least(revision, "1.5.0"):
+        p["members"] = (f"SELECT CONCAT(project_id, ':', entity_id), {_q('project_id', 'entity_id', 'role', 'creation_time', 'update_time')} "
+                        "FROM project_member WHERE entity_type = 'u' ORDER BY project_id, entity_id")
+    else:
+        p["members"] = (f"SELECT CONCAT(project_id, ':', user_id), {_q('project_id', 'user_id', 'role', 'creation_time', 'update_time')} "
+                        "FROM project_member ORDER BY project_id, user_id")
+    p["repositories"] = (f"SELECT repository_id, {_q('repository_id', 'name', 'project_id', 'description', 'pull_count', 'star_count', 'creation_time', 'update_time')} "
+                         "FROM repository ORDER BY repository_id")
+    log_cols = ("a.log_id", "a.project_id", "a.repo_name", "a.repo_tag", "a.GUID", "a.operation", "a.op_time")
+    if _at_least(revision, "1.2.0"):
+        p["access_log"] = f"SELECT a.log_id, {_q(*log_cols, 'a.username')} FROM access_log a ORDER BY a.log_id"
+    else:
+        old_row = _q(*log_cols, "COALESCE(u.username, '')")
+        p["access_log"] = (f"SELECT a.log_id, {old_row} "
+                           "FROM access_log a LEFT JOIN user u ON u.user_id = a.user_id ORDER BY a.log_id")
+    p["replication_targets"] = (f"SELECT id, {_q('id', 'name', 'url', 'username', 'password', 'target_type', 'creation_time', 'update_time')} "
+                                "FROM replication_target ORDER BY id")
+    if _at_least(revision, "1.4.0"):
+        kind = "SUBSTRING_INDEX(SUBSTRING_INDEX(cron_str, '\"kind\":\"', -1), '\"', 1)"
+    else:
+        kind = "'Manual'" if with_admiral else "IF(enabled = 1, 'Immediate', 'Manual')"
+    p["replication_policies"] = (f"SELECT id, {_q('id', 'name', 'project_id', 'target_id', 'description', 'deleted', 'start_time', 'creation_time', 'update_time', kind)} "
+                                 "FROM replication_policy ORDER BY id")
+    if _at_least(revision, "1.4.0"):
+        p["replication_triggers"] = (f"SELECT CONCAT(policy_id, ':', namespace), {_q('policy_id', 'namespace', 'on_push', 'on_deletion')} "
+                                     "FROM replication_immediate_trigger ORDER BY policy_id, namespace")
+    elif not with_admiral:
+        p["replication_triggers"] = (f"SELECT CONCAT(rp.id, ':', pr.name), {_q('rp.id', 'pr.name', '1', '1')} "
+                                     "FROM replication_policy rp JOIN project pr ON pr.project_id = rp.project_id "
+                                     "WHERE rp.enabled = 1 ORDER BY rp.id, pr.name")
+    else:
+        p["replication_triggers"] = "SELECT 1, 1 FROM DUAL WHERE 1 = 0"
+    p["replication_jobs"] = (f"SELECT id, {_q('id', 'status', 'policy_id', 'repository', 'operation', 'tags', 'creation_time', 'update_time')} "
+                             "FROM replication_job ORDER BY id")
+    p["properties"] = f"SELECT k, {_q('k', 'v')} FROM properties ORDER BY k"
+    return p
+
+
+def _short(line: Any) -> str:
+    data = line if isinstance(line, bytes) else str(line).encode("utf-8")
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _fingerprint(db: Database, entity: str, sql: str) -> dict[str, Any]:
+    total = hashlib.sha256()
+    rows = 0
+    keys: dict[str, str] = {}
+    buckets: dict[str, Any] = {}
+    for key, line in db.stream(sql, batch=20000):
+        h = _short(line)
+        total.update(h.encode())
+        rows += 1
+        if entity == "access_log":
+            b = str(int(key) // LOG_BUCKET)
+            bucket = buckets.setdefault(b, [0, hashlib.sha256()])
+            bucket[0] += 1
+            bucket[1].update(h.encode())
+        else:
+            keys[str(key)] = h
+    out: dict[str, Any] = {"rows": rows, "sha256": total.hexdigest()}
+    if entity == "access_log":
+        out["buckets"] = {b: [n, d.hexdigest()[:16]] for b, (n, d) in buckets.items()}
+    else:
+        out["keys"] = keys
+    return out
+
+
+def entity_fingerprints(db: Database, revision: str, with_admiral: bool = False) -> dict[str, Any]:
+    """Projection hashes of a database at ``revision`` (stored in snapshot manifests)."""
+    return {name: _fingerprint(db, name, sql) for name, sql in projections(revision, with_admiral).items()}
+
+
+def _diff_entity(name: str, before: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    if before["sha256"] == now["sha256"] and before["rows"] == now["rows"]:
+        return []
+    out = []
+    if "keys" in before:
+        old, new = before["keys"], now.get("keys", {})
+        missing = [k for k in old if k not in new]
+        extra = [k for k in new if k not in old]
+        changed = [k for k in old if k in new and old[k] != new[k]]
+        for label, keys in (("missing", missing), ("new", extra), ("changed", changed)):
+            if keys:
+                shown = ", ".join(keys[:20]) + (f" … (+{len(keys) - 20})" if len(keys) > 20 else "")
+                out.append(f"{name}: {len(keys)} {label}: {shown}")
+    else:
+        old, new = before.get("buckets", {}), now.get("buckets", {})
+        for b in sorted(set(old) | set(new), key=int):
+            if old.get(b) != new.get(b):
+                lo = int(b) * LOG_BUCKET
+                o, n = (old.get(b) or [0, ""]), (new.get(b) or [0, ""])
+                out.append(f"{name}: log_id {lo}-{lo + LOG_BUCKET - 1}: {o[0]} row(s) before, {n[0]} now"
+                           + ("" if o[0] != n[0] else " (contents differ)"))
+    return out or [f"{name}: {before['rows']} rows before, {now['rows']} now"]
+
+
+def verify_schema(db: Database, revision: str = HEAD) -> Check:
+    live = introspect(db)
+    drift = compare(expected(revision, db.server_info()), harbor_tables(live))
+    leftovers = [n for n in live.tables if is_own_table(n)]
+    details = [str(d) for d in drift] + [f"{n}: harbor-migrate's temporary table left (rerun upgrade)" for n in leftovers]
+    if details:
+        return Check("schema", Status.FAIL, f"{len(details)} difference(s) from a fresh Harbor 1.5.2 schema",
+                     details, exit_code=int(ExitCode.VERIFY_FAILED))
+    return Check("schema", Status.OK, "identical to a fresh Harbor 1.5.2 schema on this server (tables, columns in "
+                                      "order, types, defaults, indexes, foreign keys)")
+
+
+def verify_data(db: Database, manifest: dict[str, Any] | None, revision: str = HEAD,
+                with_admiral: bool = False) -> list[Check]:
+    """Data against the manifest's projections (or invariants only, without one)."""
+    checks = [verify_invariants(db, revision)]
+    if manifest is None:
+        checks.append(Check("data", Status.WARN, "no snapshot manifest given (--snapshot): only the invariants that "
+                                                 "need none were checked"))
+        return checks
+    src = manifest.get("source", {})
+    if src.get("database") != db.name:
+        checks.append(Check("data", Status.FAIL, f"the snapshot is of database {src.get('database')!r}, this is "
+                                                 f"{db.name!r}: pass the snapshot taken before this upgrade",
+                            exit_code=int(ExitCode.SNAPSHOT_INVALID)))
+        return checks
+    before = manifest.get("entities")
+    if not before:
+        checks.append(Check("data", Status.FAIL, "the snapshot manifest has no projections (taken at an unknown "
+                                                 "revision?): take the snapshot with harbor-migrate before upgrading",
+                            exit_code=int(ExitCode.SNAPSHOT_INVALID)))
+        return checks
+    if manifest.get("revision") not in MODELS or ORDER.index(manifest["revision"]) > ORDER.index(revision):
+        checks.append(Check("data", Status.FAIL, f"the snapshot is at revision {manifest.get('revision')}, newer "
+                                                 f"than this database ({revision})",
+                            exit_code=int(ExitCode.SNAPSHOT_INVALID)))
+        return checks
+    now = entity_fingerprints(db, revision, with_admiral)
+    for name in before:
+        problems = _diff_entity(name, before[name], now.get(name, {"rows": 0, "sha256": "", "keys": {},
+                                                                   "buckets": {}}))
+        label = f"data.{name}"
+        if problems:
+            checks.append(Check(label, Status.FAIL, f"differs from the snapshot ({before[name]['rows']} rows before, "
+                                                    f"{now.get(name, {}).get('rows', 0)} now)", problems,
+                                exit_code=int(ExitCode.VERIFY_FAILED)))
+        else:
+            checks.append(Check(label, Status.OK, f"{before[name]['rows']} rows, as before the upgrade"))
+    return checks
+
+
+def _count(db: Database, sql: str) -> int:
+    try:
+        return int(db.scalar(sql) or 0)
+    except MigratorError:
+        return -1
+
+
+def verify_invariants(db: Database, revision: str = HEAD) -> Check:
+    """Rules a migrated 1.5.x database must satisfy, no snapshot needed."""
+    rules = {
+        "alembic_version holds exactly '1.5.0'": "SELECT COUNT(*) <> 1 OR MAX(version_num) <> '1.5.0' FROM alembic_version",
+        "every project has one 'public' metadata row": (
+            "SELECT COUNT(*) FROM project p WHERE (SELECT COUNT(*) FROM project_metadata m WHERE "
+            "m.project_id = p.project_id AND m.name = 'public') <> 1"),
+        "'public' values are 'true' or 'false'": (
+            "SELECT COUNT(*) FROM project_metadata WHERE name = 'public' AND value NOT IN ('true', 'false')"),
+        "members are users ('u') or groups ('g')": "SELECT COUNT(*) FROM project_member WHERE entity_type NOT IN ('u', 'g')",
+        "user members reference existing users": (
+            "SELECT COUNT(*) FROM project_member m LEFT JOIN user u ON u.user_id = m.entity_id "
+            "WHERE m.entity_type = 'u' AND u.user_id IS NULL"),
+        "members reference existing projects": (
+            "SELECT COUNT(*) FROM project_member m LEFT JOIN project p ON p.project_id = m.project_id "
+            "WHERE p.project_id IS NULL"),
+        "member roles exist": "SELECT COUNT(*) FROM project_member m LEFT JOIN role r ON r.role_id = m.role "
+                              "WHERE r.role_id IS NULL",
+        "every policy has its trigger kind in cron_str": (
+            "SELECT COUNT(*) FROM replication_policy WHERE cron_str IS NULL OR cron_str NOT LIKE '{\"kind\":%'"),
+        "immediate triggers reference existing policies": (
+            "SELECT COUNT(*) FROM replication_immediate_trigger t LEFT JOIN replication_policy p ON p.id = t.policy_id "
+            "WHERE p.id IS NULL"),
+        "repositories reference existing projects": (
+            "SELECT COUNT(*) FROM repository r LEFT JOIN project p ON p.project_id = r.project_id "
+            "WHERE p.project_id IS NULL"),
+        "the admin user (id 1) exists": "SELECT COUNT(*) = 0 FROM user WHERE user_id = 1",
+    }
+    failures = []
+    for what, sql in rules.items():
+        n = _count(db, sql)
+        if n:
+            failures.append(f"{what}: {'cannot be checked (table missing)' if n < 0 else f'{n} violation(s)'}")
+    if failures:
+        return Check("invariants", Status.FAIL, f"{len(failures)} of {len(rules)} invariants violated", failures,
+                     exit_code=int(ExitCode.VERIFY_FAILED))
+    return Check("invariants", Status.OK, f"all {len(rules)} invariants of a 1.5.x database hold")

@@ -1,0 +1,106 @@
+"""verify: the schema, the data against the pre-upgrade snapshot, and the invariants."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from migrator import api
+from migrator.checks import Status
+from migrator.db import connect
+from migrator.errors import ExitCode
+from migrator.executor import UpgradeOptions
+from migrator.snapshot import take_snapshot
+from tests.helpers import run_cli
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def upgraded(dbs_off, tmp_path):
+    settings = dbs_off.seeded()
+    with connect(settings) as db:
+        manifest = take_snapshot(db, tmp_path)
+    api.upgrade(settings, UpgradeOptions())
+    return dbs_off, settings, manifest
+
+
+def _dsn(server, db):
+    return f"mysql://root@localhost/{db}?unix_socket={server.socket}"
+
+
+def _by_name(report):
+    return {c.name: c for c in report.checks}
+
+
+def test_everything_consistent_after_upgrade(upgraded, tmp_path):
+    dbs, settings, manifest = upgraded
+    report = api.verify(settings, snapshot=str(manifest), only=("schema", "data"))
+    checks = _by_name(report)
+    assert report.ok, [c.line() for c in report.checks if c.status != Status.OK]
+    assert {"schema", "invariants", "data.users", "data.projects", "data.members", "data.access_log",
+            "data.replication_policies", "data.replication_triggers"} <= set(checks)
+    md = tmp_path / "report.md"
+    code, out, err = run_cli(["verify", "--only", "schema", "--only", "data", "--snapshot", str(manifest),
+                              "--report", str(md), "--dsn", _dsn(dbs.server, settings.database)])
+    assert code == 0, err
+    assert "consistent" in out and "| data.access_log | ok |" in md.read_text()
+
+
+def test_lost_and_changed_rows_are_listed_by_key(upgraded):
+    dbs, settings, manifest = upgraded
+    with connect(settings) as db:
+        db.execute("DELETE FROM project_member WHERE project_id = 2 AND entity_id = 7")
+        db.execute("UPDATE project_metadata SET value = 'false' WHERE project_id = 3")
+        db.execute("UPDATE access_log SET op_time = NOW() WHERE log_id = 3")
+        db.execute("DELETE FROM replication_immediate_trigger WHERE policy_id = 6")
+    report = api.verify(settings, snapshot=str(manifest), only=("data",))
+    checks = _by_name(report)
+    assert not report.ok and report.exit_code() == ExitCode.VERIFY_FAILED
+    assert any("missing: 2:7" in d for d in checks["data.members"].details)
+    assert any("changed: 3" in d for d in checks["data.projects"].details)
+    assert any("log_id 0-9999" in d and "contents differ" in d for d in checks["data.access_log"].details)
+    assert any("missing: 6:qa" in d for d in checks["data.replication_triggers"].details)
+    code, out, err = run_cli(["verify", "--json", "--only", "data", "--snapshot", str(manifest), "--dsn",
+                              _dsn(dbs.server, settings.database)])
+    assert code == ExitCode.VERIFY_FAILED
+    assert json.loads(out)["ok"] is False
+
+
+def test_without_a_manifest_only_invariants(upgraded):
+    dbs, settings, _ = upgraded
+    report = api.verify(settings, only=("data",))
+    checks = _by_name(report)
+    assert checks["invariants"].status == Status.OK and checks["data"].status == Status.WARN
+    with connect(settings) as db:
+        db.execute("DELETE FROM project_metadata WHERE project_id = 5")
+    checks = _by_name(api.verify(settings, only=("data",)))
+    assert checks["invariants"].status == Status.FAIL
+    assert any("one 'public' metadata row: 1 violation" in d for d in checks["invariants"].details)
+
+
+def test_snapshot_of_another_database(upgraded, dbs_off, tmp_path):
+    dbs, settings, _ = upgraded
+    other = dbs_off.seeded()
+    with connect(other) as db:
+        foreign = take_snapshot(db, tmp_path / "other")
+    report = api.verify(settings, snapshot=str(foreign), only=("data",))
+    assert report.exit_code() == ExitCode.SNAPSHOT_INVALID
+    assert "is of database" in _by_name(report)["data"].message
+
+
+def test_schema_drift_is_listed(upgraded):
+    dbs, settings, manifest = upgraded
+    with connect(settings) as db:
+        db.execute("ALTER TABLE project_member MODIFY entity_type varchar(1) NOT NULL")
+        db.execute("ALTER TABLE img_scan_overview DROP INDEX image_digest")
+    check = _by_name(api.verify(settings, only=("schema",)))["schema"]
+    assert check.status == Status.FAIL
+    assert any("entity_type" in d and "char(1)" in d for d in check.details)
+    assert any("image_digest" in d for d in check.details)
+
+
+def test_verify_a_database_that_is_not_harbor(dbs_off):
+    name = dbs_off.create("nothere")
+    code, out, err = run_cli(["verify", "--dsn", _dsn(dbs_off.server, name)])
+    assert code == ExitCode.NOT_HARBOR and "Traceback" not in err
