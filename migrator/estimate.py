@@ -85,22 +85,23 @@ def calibrate(db: Database) -> Rates:
     return Rates(copy / CALIBRATION_ROWS, rebuild / CALIBRATION_ROWS, width, "calibration")
 
 
-def journal_rates(journal: Journal) -> dict[str, float]:
-    """Seconds per row of each operation (by name) from the last run that recorded it."""
-    rates: dict[str, float] = {}
+def journal_rates(journal: Journal) -> dict[str, tuple[float, int]]:
+    """(seconds, rows then) of each operation (by name) from the last run that recorded it."""
+    rates: dict[str, tuple[float, int]] = {}
     for e in journal.events():
-        if e.get("event") == "op_done" and e.get("rows"):
-            rates[e["op"]] = float(e["seconds"]) / max(int(e["rows"]), 1)
+        if e.get("event") == "op_done":
+            rates[e["op"]] = (float(e["seconds"]), int(e.get("rows") or 0))
     return rates
 
 
 def estimate_op(kind: str, rewrites: bool, name: str, rows: int, width: float, rates: Rates,
-                recorded: dict[str, float]) -> tuple[float, str]:
-    """(seconds, how) for one operation."""
+                recorded: dict[str, tuple[float, int]]) -> tuple[float, str]:
+    """(seconds, how) for one operation: the recorded time scaled by rows, else the calibrated rates."""
+    if name in recorded:
+        seconds, rows_then = recorded[name]
+        return (seconds * rows / rows_then if rows_then and rows else seconds), "journal"
     if kind == "stamp":
         return FIXED_SECONDS["stamp"], "fixed"
-    if name in recorded and rows:
-        return recorded[name] * rows, "journal"
     scale = max(width / rates.row_bytes, 0.5) if rates.row_bytes else 1.0
     if kind == "copy":
         # copy in key order, then the secondary index, then a rename: about 1.4 x a plain copy

@@ -17,10 +17,15 @@ from .settings import ConnectionSettings, state_dir
 
 
 class Journal:
-    def __init__(self, settings: ConnectionSettings, directory: pathlib.Path | None = None, run_id: str | None = None):
-        self.dir = (directory or state_dir()) / settings.server_key()
+    def __init__(self, settings: ConnectionSettings | None = None, directory: pathlib.Path | None = None,
+                 run_id: str | None = None, key: str | None = None):
+        """The journal of ``settings``' server and database (or of an explicit ``key``:
+        a rehearsal writes its timings under the production database's key)."""
+        self.key = key or (settings.server_key() if settings else "unknown")
+        self.dir = (directory or state_dir()) / self.key
         self.path = self.dir / "journal.jsonl"
         self.run_id = run_id or _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+        self.extra: dict[str, Any] = {}  # added to every record (e.g. {"rehearsal": "docker"})
 
     def __call__(self, event: dict[str, Any]) -> None:
         self.write(event)
@@ -28,7 +33,7 @@ class Journal:
     def write(self, event: dict[str, Any]) -> None:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         record = {"time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"),
-                  "run": self.run_id, **event}
+                  "run": self.run_id, **self.extra, **event}
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         with os.fdopen(fd, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")

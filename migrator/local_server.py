@@ -127,6 +127,14 @@ class LocalServer:
             self.proc.wait()
         self.proc = None
 
+    def ensure_running(self) -> bool:
+        """Restart the server on its data dir if its process has gone; True when it had to."""
+        if self.proc is not None and self.proc.poll() is None:
+            return False
+        self.proc = None
+        self.start()
+        return True
+
     def restart(self) -> None:
         self.stop()
         self.start()

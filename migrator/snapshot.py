@@ -251,6 +251,8 @@ def take_snapshot(db: Database, directory: str | os.PathLike, *, name: str | Non
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "seconds": round((_dt.datetime.now() - t0).total_seconds(), 3),
             "source": {"dsn": db.settings.masked_dsn(), "database": db.name, "server": info.label,
+                       "server_key": db.settings.server_key(), "flavour": info.flavour,
+                       "version_tuple": list(info.version_tuple),
                        "version": info.version, "sql_mode": info.global_sql_mode,
                        "explicit_defaults_for_timestamp": info.explicit_defaults_for_timestamp,
                        "charset": info.db_charset, "collation": info.db_collation},

@@ -88,16 +88,25 @@ class DatabaseFactory:
                 pass
 
 
+def _alive(server: LocalServer) -> LocalServer:
+    """A session server that died (another test's crash, an outside kill) is restarted,
+    so one failure does not fail every later test; the log line says so."""
+    if server.ensure_running():
+        import warnings
+        warnings.warn(f"the test server on port {server.port} had died and was restarted: {server._log_tail()}")
+    return server
+
+
 @pytest.fixture
 def dbs(server):
-    f = DatabaseFactory(server)
+    f = DatabaseFactory(_alive(server))
     yield f
     f.cleanup()
 
 
 @pytest.fixture
 def dbs_off(server_off):
-    f = DatabaseFactory(server_off)
+    f = DatabaseFactory(_alive(server_off))
     yield f
     f.cleanup()
 

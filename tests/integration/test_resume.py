@@ -59,6 +59,7 @@ def _state(settings):
 @pytest.fixture(scope="module")
 def start_snapshot(tmp_path_factory, server_off):
     """One 0.5.0 database with sample rows and 1,000 extra log rows, as a snapshot to restore per point."""
+    server_off.ensure_running()
     server_off.create_database("resume_src")
     settings = server_off.settings("resume_src")
     with connect(settings) as db:
@@ -89,6 +90,7 @@ def _same(a, b):
 
 
 def test_kill_connection_at_every_statement(server_off, start_snapshot, capsys):
+    server_off.ensure_running()
     reference, total = _reference(server_off, start_snapshot)
     assert total > 40
     tried = 0

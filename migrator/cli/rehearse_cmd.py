@@ -1,0 +1,52 @@
+"""``harbor-migrate rehearse``: the upgrade on a throwaway copy, with real timings."""
+from __future__ import annotations
+
+import click
+
+from ..rehearse import rehearse as run_rehearsal
+from .options import connection_options, json_option
+from .render import emit_json, err
+
+
+@click.command("rehearse")
+@connection_options
+@click.option("--snapshot", type=click.Path(), help="Rehearse from this snapshot (default: snapshot the live "
+                                                   "database given by the connection options first).")
+@click.option("--snapshot-dir", type=click.Path(file_okay=False), help="Where to write that snapshot.")
+@click.option("--backend", type=click.Choice(["local", "docker"]), default="local", show_default=True,
+              help="local: a mariadbd/mysqld binary on PATH; docker: an image matching production.")
+@click.option("--image", help="Docker image (default: the production server's flavour and version, e.g. mysql:5.6).")
+@click.option("--pull", is_flag=True, help="Let Docker pull the image if it is not there.")
+@click.option("--keep", is_flag=True, help="Leave the throwaway server running and print how to connect.")
+@click.option("--to", "target", default="1.5.2", show_default=True)
+@json_option
+def rehearse(settings, snapshot, snapshot_dir, backend, image, pull, keep, target, as_json) -> None:
+    """Restore a copy on a throwaway server, then plan, upgrade and verify it, with timings.
+
+    The timings are stored under the production database's journal, so that
+    `plan` on production estimates from them.
+    """
+    from .. import api
+
+    report = run_rehearsal(snapshot=snapshot, source=None if snapshot else settings, backend=backend, image=image,
+                           pull=pull, keep=keep, snapshot_dir=snapshot_dir, target=api.resolve_target(target),
+                           progress=err)
+    if as_json:
+        emit_json(report.to_json())
+        return
+    click.echo(f"rehearsal on {report.server} ({report.backend}) from {report.snapshot}")
+    click.echo(f"restore: {report.restore_seconds:.2f}s")
+    plan = report.plan
+    click.echo(f"plan estimate: {plan.seconds:.2f}s ({plan.rates_source})")
+    for step in report.upgrade.result.steps:
+        est = next((s.seconds for s in plan.steps if s.revision == step.revision), 0.0)
+        click.echo(f"  step {step.revision}: {step.seconds:.2f}s (estimated {est:.2f}s)")
+    click.echo(f"upgrade: {report.upgrade.result.seconds:.2f}s; verify: "
+               f"{'consistent' if report.verify.ok else 'NOT consistent'}")
+    click.echo(f"expected production downtime: {report.downtime_seconds:.1f}s "
+               f"(snapshot {report.snapshot_seconds:.1f}s + upgrade)")
+    if report.hint:
+        click.echo(f"kept: {report.hint}")
+
+
+COMMANDS = [rehearse]
