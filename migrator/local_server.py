@@ -71,12 +71,14 @@ class LocalServer:
         return ["--user=root"] if os.geteuid() == 0 else []
 
     def install(self) -> None:
-        cmd = [self.install_bin, *self._user_args(), f"--datadir={self.datadir}",
+        # --no-defaults: a my.cnf on the machine must not change (or break) a throwaway server
+        cmd = [self.install_bin, "--no-defaults", *self._user_args(), f"--datadir={self.datadir}",
                "--auth-root-authentication-method=normal", "--skip-test-db"]
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
-            tail = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["?"]
-            raise ServerUnavailable(f"mariadb-install-db failed: {tail[0]}")
+            lines = (res.stderr or res.stdout).strip().splitlines()
+            errors = [ln for ln in lines if "ERROR" in ln and "Aborting" not in ln] or lines[-1:] or ["?"]
+            raise ServerUnavailable(f"mariadb-install-db failed: {errors[-1]}")
         self._installed = True
 
     def start(self, timeout: float = 60.0) -> "LocalServer":

@@ -105,9 +105,6 @@ def locate(db: Database, live: Schema | None = None) -> Status:
     check_is_harbor(live, db)
     declared = read_declared(db)
     if declared is not None and declared not in MODELS:
-        if declared in ("0.1.1", "0.3.0"):
-            raise UnknownVersion(f"revision {declared} (Harbor 0.1.x-0.4.x) is not supported yet: upgrade to "
-                                 "Harbor 0.5.0 first, or see docs/requirements.md")
         if _newer_than_head(declared):
             raise UnknownVersion(f"alembic_version is {declared}, newer than 1.5.0 (Harbor 1.5.2): "
                                  "this database needs no upgrade by harbor-migrate")

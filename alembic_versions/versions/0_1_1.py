@@ -1,4 +1,12 @@
-"""Harbor 0.1.1: properties, project_member, role renumbering (harbor-facts §2.1).
+"""Harbor 0.1.1.
+
+Schema: properties (k, v); alembic_version; role.role_mask; user.sysadmin_flag,
+creation_time, update_time; project.update_time; project_member replaces
+project_role and user_project_role.
+Data: one member per (project, user) with the highest role it had, each keeping
+its privilege level (Harbor's own script demotes every member one level);
+sysadmin_flag = 1 for holders of the old sysAdmin role; role and access lose
+their first row and are renumbered; properties schema_version = 0.1.1.
 
 Revision ID: 0.1.1
 Revises: None
@@ -12,12 +20,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Starting points before 0.4.0 are not supported yet: harbor-migrate upgrades
-    from revision 0.4.0 (Harbor 0.4.x-1.1.x). This revision exists so that the
-    chain (and databases stamped by Harbor's own tool) resolve in alembic."""
-    from migrator.alembic_bridge import unsupported_start
+    """See the module docstring for the schema and data changes."""
+    from migrator.alembic_bridge import run_revision
 
-    unsupported_start(revision)
+    run_revision(op.get_bind(), revision)
 
 
 def downgrade() -> None:

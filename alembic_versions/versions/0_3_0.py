@@ -1,4 +1,7 @@
-"""Harbor 0.3.0: replication tables, wider email and repo_name (harbor-facts §2.2).
+"""Harbor 0.3.0.
+
+Schema: user.email varchar(128); access_log.repo_name varchar(256) and
+repo_tag; replication_policy, replication_target, replication_job.
 
 Revision ID: 0.3.0
 Revises: 0.1.1
@@ -12,12 +15,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Starting points before 0.4.0 are not supported yet: harbor-migrate upgrades
-    from revision 0.4.0 (Harbor 0.4.x-1.1.x). This revision exists so that the
-    chain (and databases stamped by Harbor's own tool) resolve in alembic."""
-    from migrator.alembic_bridge import unsupported_start
+    """See the module docstring for the schema and data changes."""
+    from migrator.alembic_bridge import run_revision
 
-    unsupported_start(revision)
+    run_revision(op.get_bind(), revision)
 
 
 def downgrade() -> None:

@@ -1,4 +1,8 @@
-"""Harbor 0.4.0 (also 0.4.5, 0.5.0, 1.1.x): repository table, indexes (harbor-facts §2.3).
+"""Harbor 0.4.0 (also 0.4.5, 0.5.0, 1.1.x).
+
+Schema: user.username varchar(32), email varchar(255); project.name
+varchar(41); replication_target.password varchar(128); replication_policy.deleted;
+indexes pid_optime and poid_uptime; the repository table.
 
 Revision ID: 0.4.0
 Revises: 0.3.0
@@ -12,12 +16,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Starting points before 0.4.0 are not supported yet: harbor-migrate upgrades
-    from revision 0.4.0 (Harbor 0.4.x-1.1.x). This revision exists so that the
-    chain (and databases stamped by Harbor's own tool) resolve in alembic."""
-    from migrator.alembic_bridge import unsupported_start
+    """See the module docstring for the schema and data changes."""
+    from migrator.alembic_bridge import run_revision
 
-    unsupported_start(revision)
+    run_revision(op.get_bind(), revision)
 
 
 def downgrade() -> None:

@@ -8,51 +8,11 @@ database; ``1.5.0`` a Harbor 1.5.x one, the target.
 """
 from __future__ import annotations
 
-from .model import CURRENT_TIMESTAMP, ColumnDecl, ForeignKey, Index, SchemaDecl, TableDecl
+from .model import SchemaDecl, TableDecl
 
 
-def c(name: str, type_: str, **kw) -> ColumnDecl:
-    return ColumnDecl(name, type_, **kw)
+from .declare import STAMPS, c, fk, flag, ident, ix, pk, ts, ts_created, ts_updated, uq  # noqa: F401
 
-
-def ident(name: str = "id") -> ColumnDecl:
-    return c(name, "int", not_null=True, auto_increment=True)
-
-
-def pk(*cols: str) -> Index:
-    return Index("PRIMARY", cols, unique=True)
-
-
-def uq(name: str, *cols: str) -> Index:
-    return Index(name, cols or (name,), unique=True)
-
-
-def ix(name: str, *cols: str) -> Index:
-    return Index(name, cols or (name,))
-
-
-def fk(name: str, col: str, ref_table: str, ref_col: str) -> ForeignKey:
-    return ForeignKey(name, (col,), ref_table, (ref_col,))
-
-
-def flag(name: str, default: str = "0") -> ColumnDecl:
-    return c(name, "tinyint(1)", not_null=True, default=default)
-
-
-# Timestamp declarations as registry.sql writes them.
-def ts(name: str) -> ColumnDecl:               # bare "timestamp": server rules decide
-    return c(name, "timestamp")
-
-
-def ts_created(name: str = "creation_time") -> ColumnDecl:   # default CURRENT_TIMESTAMP
-    return c(name, "timestamp", default=CURRENT_TIMESTAMP)
-
-
-def ts_updated(name: str = "update_time") -> ColumnDecl:     # ... on update CURRENT_TIMESTAMP
-    return c(name, "timestamp", default=CURRENT_TIMESTAMP, on_update=True)
-
-
-STAMPS = (ts_created(), ts_updated())
 
 # ---------------------------------------------------------------------------
 # 0.4.0: Harbor 0.4.x, 0.5.0, 1.1.x
@@ -239,10 +199,14 @@ REV_1_5_0 = REV_1_4_0.replace("1.5.0", put=[
     PROJECT_MEMBER, USER_GROUP, _job(True), _scan_job(True), HARBOR_LABEL, HARBOR_RESOURCE_LABEL,
 ])
 
-MODELS: dict[str, SchemaDecl] = {m.revision: m for m in (REV_0_4_0, REV_1_2_0, REV_1_3_0, REV_1_4_0, REV_1_5_0)}
+from .revisions_early import REV_0_1_0, REV_0_1_1, REV_0_3_0  # noqa: E402
+
+MODELS: dict[str, SchemaDecl] = {m.revision: m for m in (REV_0_1_0, REV_0_1_1, REV_0_3_0, REV_0_4_0, REV_1_2_0,
+                                                         REV_1_3_0, REV_1_4_0, REV_1_5_0)}
 
 # Harbor releases whose fresh schema is at each revision (harbor-facts §1.1).
 RELEASES: dict[str, str] = {
+    "0.1.0": "0.1.0 (before alembic)",
     "0.1.1": "0.1.1",
     "0.3.0": "0.3.0, 0.3.5",
     "0.4.0": "0.4.0, 0.4.1, 0.4.5, 0.5.0, 1.1.x",
@@ -253,6 +217,7 @@ RELEASES: dict[str, str] = {
 }
 # Harbor versions a user may name with --to, mapped to revisions.
 HARBOR_VERSION_TO_REVISION: dict[str, str] = {
+    "0.1.1": "0.1.1", "0.3.0": "0.3.0", "0.3.5": "0.3.0",
     "0.4.0": "0.4.0", "0.4.1": "0.4.0", "0.4.5": "0.4.0", "0.5.0": "0.4.0", "1.1": "0.4.0", "1.1.0": "0.4.0",
     "1.1.1": "0.4.0", "1.1.2": "0.4.0",
     "1.2": "1.2.0", "1.2.0": "1.2.0", "1.2.2": "1.2.0",

@@ -146,13 +146,17 @@ class DataMove(Op):
 
     def __init__(self, name: str, tables: tuple[str, ...], probe: Callable[[StepContext], str | None],
                  statements: Callable[[StepContext], list[str]], transactional: bool = True,
-                 fills: tuple[str, ...] = ()):
+                 fills: tuple[str, ...] = (), renumbers: tuple[str, ...] = ()):
         self.name = name
         self.tables = tables
         self._probe = probe
         self._statements = statements
         self.transactional = transactional
         self.fills = fills
+        # Tables whose keys the move renumbers: foreign keys are not checked while it
+        # runs (children follow by the same rule inside the transaction), and their
+        # AUTO_INCREMENT counters are reset to MAX+1 afterwards.
+        self.renumbers = renumbers
 
     def pending(self, ctx: StepContext) -> bool:
         sql = self._probe(ctx)
@@ -171,22 +175,55 @@ class DataMove(Op):
     def sql(self, ctx: StepContext) -> list[str]:
         return self._counter_resets() + self._statements(ctx)
 
+    def _session(self) -> tuple[list[str], list[str]]:
+        if not self.renumbers:
+            return [], []
+        return (["SET SESSION foreign_key_checks = 0"],
+                ["SET SESSION foreign_key_checks = 1"] + [f"ALTER TABLE {q(t)} AUTO_INCREMENT = 1" for t in self.renumbers])
+
     def script(self, ctx: StepContext) -> list[str]:
         body = self._statements(ctx)
-        return self._counter_resets() + (["START TRANSACTION", *body, "COMMIT"] if self.transactional else body)
+        before, after = self._session()
+        return (self._counter_resets() + before + (["START TRANSACTION", *body, "COMMIT"] if self.transactional
+                                                   else body) + after)
 
     def run(self, ctx: StepContext) -> None:
         assert ctx.db is not None
-        for s in self._counter_resets():
+        before, after = self._session()
+        for s in self._counter_resets() + before:
             ctx.db.execute(s)
         statements = self._statements(ctx)
-        if self.transactional:
-            with ctx.db.transaction():
+        try:
+            if self.transactional:
+                with ctx.db.transaction():
+                    for s in statements:
+                        ctx.db.execute(s)
+            else:
                 for s in statements:
                     ctx.db.execute(s)
-        else:
-            for s in statements:
-                ctx.db.execute(s)
+        finally:
+            if before:
+                ctx.db.execute("SET SESSION foreign_key_checks = 1")
+        for s in after:
+            ctx.db.execute(s)
+
+
+class DropTable(Op):
+    """Drop a table the revision removes (only once what it held has been moved)."""
+
+    def __init__(self, table: str, why: str):
+        self.table = table
+        self.tables = (table,)
+        self.name = f"{table}: drop ({why})"
+
+    def pending(self, ctx: StepContext) -> bool:
+        return ctx.live(self.table) is not None
+
+    def sql(self, ctx: StepContext) -> list[str]:
+        return [f"DROP TABLE {q(self.table)}"]
+
+    def simulate(self, ctx: StepContext) -> None:
+        ctx.schema = Schema({n: t for n, t in ctx.schema.tables.items() if n != self.table})
 
 
 class Stamp(Op):
@@ -202,6 +239,8 @@ class Stamp(Op):
 
     def pending(self, ctx: StepContext) -> bool:
         assert ctx.db is not None
+        if ctx.live("alembic_version") is None:
+            return True  # created earlier in this step (0.1.1), or by the plan being rendered
         rows = ctx.db.query("SELECT version_num FROM alembic_version")
         return [r[0] for r in rows] != [self.revision]
 

@@ -146,4 +146,15 @@ def _step_1_5_0() -> Step:
                 tuple(ops + _rest("1.5.0", handled) + [Stamp("1.5.0")]))
 
 
-STEPS: dict[str, Step] = {s.revision: s for s in (_step_1_2_0(), _step_1_3_0(), _step_1_4_0(), _step_1_5_0())}
+def _early_steps() -> list[Step]:
+    from .revisions_early import step_0_1_1, step_0_3_0, step_0_4_0
+
+    return [
+        Step("0.1.1", "0.1.0", "project roles become members; sysadmin flag; properties", step_0_1_1(_rest)),
+        Step("0.3.0", "0.1.1", "replication tables; wider email and repo_name", step_0_3_0(_rest)),
+        Step("0.4.0", "0.3.0", "repository table; longer names; log and job indexes", step_0_4_0(_rest)),
+    ]
+
+
+STEPS: dict[str, Step] = {s.revision: s for s in (*_early_steps(), _step_1_2_0(), _step_1_3_0(), _step_1_4_0(),
+                                                 _step_1_5_0())}
