@@ -27,9 +27,9 @@ def cli(ctx: click.Context, traceback: bool) -> None:
 
 
 def _register() -> None:
-    from . import demo_cmd, plan_cmd, rehearse_cmd, snapshot_cmd, status_cmd, upgrade_cmd, verify_cmd
+    from . import demo_cmd, plan_cmd, rehearse_cmd, runbook_cmd, snapshot_cmd, status_cmd, upgrade_cmd, verify_cmd
 
-    for module in (status_cmd, plan_cmd, snapshot_cmd, upgrade_cmd, verify_cmd, rehearse_cmd, demo_cmd):
+    for module in (status_cmd, plan_cmd, snapshot_cmd, upgrade_cmd, verify_cmd, rehearse_cmd, runbook_cmd, demo_cmd):
         for command in module.COMMANDS:
             cli.add_command(command)
     try:

@@ -1,0 +1,99 @@
+"""The DBA's runbook, rendered for one environment: its names, its plan, its timings.
+
+Same structure as docs/runbook.md (before the window, during, after, rollback),
+with the real host and database, the plan's steps and estimates (from the last
+rehearsal when there is one), the snapshot directory and the exact commands.
+"""
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from .settings import ConnectionSettings
+
+
+def _cmd(verb: str, settings: ConnectionSettings, extra: str = "") -> str:
+    return f"harbor-migrate {verb}{(' ' + extra) if extra else ''}"
+
+
+def build(settings: ConnectionSettings, plan: Any, snapshot_dir: str, cfg: str | None = None,
+          registry: str | None = None, harbor: str | None = None) -> dict[str, Any]:
+    """The runbook as data (``--json``); ``markdown`` renders it."""
+    env = [f"export HARBOR_MIGRATE_DSN={shlex.quote(settings.masked_dsn().replace(':***@', '@'))}",
+           "export HARBOR_MIGRATE_PASSWORD_FILE=/root/.harbor-db-password   # chmod 600; never on the command line"]
+    snap = shlex.quote(snapshot_dir)
+    verify_live = " ".join(x for x in (
+        f"--registry {shlex.quote(registry)}" if registry else "",
+        f"--harbor {shlex.quote(harbor)}" if harbor else "") if x)
+    steps = [{"revision": s.revision, "summary": s.summary, "estimated_seconds": round(s.seconds, 2),
+              "operations": [{"name": o.name, "rewrites": o.rewrites, "rows": o.rows,
+                              "estimated_seconds": round(o.seconds, 2), "source": o.estimate_source} for o in s.ops]}
+             for s in plan.steps]
+    phases = {
+        "before": [
+            ("Rehearse on a copy (timings go into this runbook's estimates)",
+             _cmd("rehearse", settings, f"--snapshot-dir {snap}")),
+            ("Re-render this runbook with the rehearsal's timings", _cmd("runbook", settings,
+                                                                         f"--snapshot-dir {snap}")),
+            ("Read-only plan: every check ok or understood, the SQL reviewed", _cmd("plan", settings, "--to 1.5.2")),
+            ("Keep the SQL for the change record", _cmd("plan", settings, "--sql > harbor-upgrade.sql")),
+            ("Convert harbor.cfg and keep the 0.5.0 secretkey file",
+             f"harbor-migrate cfg convert {shlex.quote(cfg or '/path/to/harbor.cfg')} -o harbor-1.5.2.cfg "
+             "&& harbor-migrate cfg check-key /data/secretkey"),
+        ],
+        "during": [
+            ("Stop Harbor 0.5 (all containers that use the database)", "docker-compose down"),
+            ("Check nothing else is connected, and the revision", _cmd("status", settings)),
+            ("Upgrade (snapshot first; say yes when the summary is right)",
+             _cmd("upgrade", settings, f"--to 1.5.2 --snapshot-dir {snap}")),
+            ("Verify the schema and the data against the snapshot",
+             _cmd("verify", settings, f"--only schema --only data --snapshot {snap}/<snapshot>.manifest.json")),
+        ],
+        "after": [
+            ("Start Harbor 1.5.2 with the converted harbor.cfg", "./install.sh   # or docker-compose up -d"),
+            ("Verify again through the running Harbor and its registry",
+             _cmd("verify", settings, (verify_live + " " if verify_live else "--harbor URL --registry URL ") +
+                  "--report upgrade-report.md")),
+        ],
+        "rollback": [
+            ("Stop Harbor 1.5.2", "docker-compose down"),
+            ("Restore the pre-upgrade snapshot (replaces every table)",
+             _cmd("restore", settings, f"{snap}/<snapshot>.manifest.json --force")),
+            ("Start Harbor 0.5 again", "docker-compose up -d"),
+        ],
+    }
+    return {
+        "database": settings.masked_dsn(), "host": settings.unix_socket or f"{settings.host}:{settings.port}",
+        "name": settings.database, "server": plan.server, "from": plan.start, "to": plan.target,
+        "environment": env, "checks": [c.to_json() for c in plan.checks], "steps": steps,
+        "estimate": {"upgrade_seconds": round(plan.seconds, 2), "snapshot_seconds": round(plan.snapshot_seconds, 2),
+                     "downtime_seconds": round(plan.downtime_seconds, 2), "rates": plan.rates_source},
+        "snapshot_dir": snapshot_dir,
+        "phases": {k: [{"do": what, "run": cmd} for what, cmd in v] for k, v in phases.items()},
+    }
+
+
+def markdown(book: dict[str, Any]) -> str:
+    est = book["estimate"]
+    lines = [f"# Runbook: Harbor 0.5 → 1.5.2 for `{book['name']}` on {book['host']}", "",
+             f"Server: {book['server']}. Database: `{book['database']}`. Revision {book['from']} → {book['to']}.", "",
+             f"Expected downtime: **{est['downtime_seconds']:.1f} s** (snapshot {est['snapshot_seconds']:.1f} s + "
+             f"upgrade {est['upgrade_seconds']:.1f} s; estimates from {est['rates']}).", "",
+             "Set the connection once per shell:", "", "```sh", *book["environment"], "```", "",
+             "## Pre-flight (now)", ""]
+    for c in book["checks"]:
+        lines.append(f"- `{c['status']}` **{c['name']}**: {c['message']}")
+    lines += ["", "## Steps the upgrade will run", "", "| step | operation | rows | rewrites | estimate |",
+              "| --- | --- | --- | --- | --- |"]
+    for s in book["steps"]:
+        for o in s["operations"]:
+            lines.append(f"| {s['revision']} | {o['name']} | {o['rows']} | {'yes' if o['rewrites'] else 'no'} | "
+                         f"{o['estimated_seconds']:.2f} s ({o['source']}) |")
+    titles = {"before": "Before the window", "during": "During the window", "after": "After the window",
+              "rollback": "Rollback (any time after the snapshot)"}
+    for phase, items in book["phases"].items():
+        lines += ["", f"## {titles[phase]}", ""]
+        for i, item in enumerate(items, 1):
+            lines += [f"{i}. {item['do']}", "", "   ```sh", f"   {item['run']}", "   ```", "",
+                      "   Go / no-go: the command exits 0 and its output says what this step expects.", ""]
+    return "\n".join(lines).rstrip() + "\n"
