@@ -19,13 +19,8 @@ from ..cfg.secretkey import check_key, read_key
 from ..cfg.targets import apply_insecure_from_cfg
 from ..checks import Check, Status, worst
 from ..errors import ConfigInvalid, KeyInvalid, MigratorError, UsageError
-from ..settings import ConnectionSettings, env_value, mask_dsn, resolve_connection
-
-_CONNECTION_FLAGS = ("dsn", "host", "port", "user", "database", "socket", "password_file",
-                     "ssl_ca", "ssl_cert", "ssl_key")
-# The same flags as migrator.cli.options.connection_options; kept here because `cfg convert`
-# needs to know whether a connection was named at all (it never connects).
-
+from ..settings import ConnectionSettings, mask_dsn
+from .options import connection_options
 
 def handle_errors(f: Callable) -> Callable:
     """Turn a MigratorError into its one-line message on stderr and its exit code.
@@ -45,43 +40,6 @@ def handle_errors(f: Callable) -> Callable:
             click.echo(f"harbor-migrate: error: {mask_dsn(exc.message)}", err=True)
             ctx.exit(int(exc.exit_code))
     return wrapper
-
-
-def connection_options(f: Callable) -> Callable:
-    """The connection flags of every harbor-migrate command (passwords never on argv)."""
-    options = [
-        click.option("--dsn", help="mysql://user@host:port/database (put the password in "
-                                   "HARBOR_MIGRATE_PASSWORD or --password-file, not here)."),
-        click.option("--host", help="Database server host."),
-        click.option("--port", type=int, help="Database server port."),
-        click.option("--user", help="Database user."),
-        click.option("--database", help="Harbor's database (default registry)."),
-        click.option("--socket", help="Unix socket of the server."),
-        click.option("--password-file", type=click.Path(dir_okay=False), help="File holding the password."),
-        click.option("--ssl-ca", help="CA certificate to verify the server."),
-        click.option("--ssl-cert", help="Client certificate."),
-        click.option("--ssl-key", help="Client key."),
-        click.option("--ask-password", is_flag=True, help="Prompt for the password."),
-        click.option("--config", type=click.Path(dir_okay=False),
-                     help="INI file with a [connection] section (env HARBOR_MIGRATE_CONFIG)."),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
-
-
-def _connection(conn: dict[str, Any], *, optional: bool = False) -> ConnectionSettings | None:
-    """Resolve the connection; with ``optional``, None unless flags or HARBOR_MIGRATE_* name one."""
-    flags = {k: conn.get(k) for k in _CONNECTION_FLAGS}
-    ask = conn.get("ask_password")
-    config = conn.get("config")
-    named = any(v not in (None, "") for v in flags.values()) or ask or config or any(
-        env_value(n) for n in ("DSN", "HOST", "SOCKET", "CONFIG"))
-    if optional and not named:
-        return None
-    if ask:
-        flags["password"] = click.prompt("Password", hide_input=True, err=True)
-    return resolve_connection(flags, config_file=config)
 
 
 def _read_text(path: str) -> str:
@@ -152,10 +110,10 @@ def cfg() -> None:
               help="Write the connection's password as db_password (default: keep the file's).")
 @click.option("--secretkey-dir", help="Directory of the 0.5.0 secretkey file (default /data).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@connection_options
+@connection_options(optional=True)
 @handle_errors
 def convert_cmd(old_cfg: str, output: str, force: bool, include_db_password: bool, secretkey_dir: str | None,
-                as_json: bool, **conn: Any) -> None:
+                as_json: bool, settings: ConnectionSettings | None) -> None:
     """Convert a Harbor 0.5.0 OLD_CFG into a 1.5.2 harbor.cfg.
 
     The database keys come from the connection (flags or HARBOR_MIGRATE_*), when one is named;
@@ -165,7 +123,6 @@ def convert_cmd(old_cfg: str, output: str, force: bool, include_db_password: boo
         raise UsageError("OUTPUT is the 0.5.0 file itself: keep it, it is the only copy of the 0.5.0 settings")
     if os.path.exists(output) and not force:
         raise UsageError(f"{output} exists: pass --force to overwrite it")
-    settings = _connection(conn, optional=True)
     if settings is not None:
         click.echo(f"database keys from {settings.masked_dsn()}", err=True)
     try:
@@ -188,13 +145,12 @@ def convert_cmd(old_cfg: str, output: str, force: bool, include_db_password: boo
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
 @connection_options
 @handle_errors
-def check_key_cmd(keyfile: str, as_json: bool, **conn: Any) -> None:
+def check_key_cmd(keyfile: str, as_json: bool, settings: ConnectionSettings) -> None:
     """Check that KEYFILE (the 0.5.0 secretkey) decrypts every replication target password.
 
     Exit code 22 when the key file is unusable or a password does not decrypt.
     """
     read_key(keyfile)   # a bad file fails before any connection is made
-    settings = _connection(conn)
     assert settings is not None
     click.echo(f"checking against {settings.masked_dsn()}", err=True)
     with dbmod.connect(settings) as db:
@@ -212,13 +168,12 @@ def check_key_cmd(keyfile: str, as_json: bool, **conn: Any) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @connection_options
 @handle_errors
-def apply_insecure_cmd(old_cfg: str, dry_run: bool, as_json: bool, **conn: Any) -> None:
+def apply_insecure_cmd(old_cfg: str, dry_run: bool, as_json: bool, settings: ConnectionSettings) -> None:
     """Set insecure = 1 on every replication target when OLD_CFG says verify_remote_cert = off.
 
     Run it after `harbor-migrate upgrade` (it needs revision 1.3.0 or later).
     """
     text = _read_text(old_cfg)
-    settings = _connection(conn)
     assert settings is not None
     click.echo(f"{'dry run against' if dry_run else 'updating'} {settings.masked_dsn()}", err=True)
     with dbmod.connect(settings) as db:

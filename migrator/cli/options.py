@@ -17,8 +17,14 @@ _CONNECTION_PARAMS = ("dsn", "host", "port", "user", "database", "socket", "pass
                       "ssl_key", "ask_password", "config")
 
 
-def connection_options(fn: Callable) -> Callable:
-    """Add the connection flags; the command receives ``settings: ConnectionSettings``."""
+def connection_options(fn: Callable | None = None, *, optional: bool = False) -> Callable:
+    """Add the connection flags; the command receives ``settings: ConnectionSettings``.
+
+    With ``optional`` (commands that only *may* use a database, like ``cfg
+    convert``), ``settings`` is None unless a flag or HARBOR_MIGRATE_* names one.
+    """
+    if fn is None:
+        return lambda f: connection_options(f, optional=optional)
     opts = [
         click.option("--dsn", help="mysql://user[:password]@host:port/database[?unix_socket=…&ssl_ca=…] "
                                    "(env HARBOR_MIGRATE_DSN); the password is masked in all output."),
@@ -42,7 +48,7 @@ def connection_options(fn: Callable) -> Callable:
         flags = {k: kwargs.pop(k, None) for k in _CONNECTION_PARAMS}
         if "target_dsn" in kwargs:  # restore: the target is the connection
             flags["dsn"] = kwargs.pop("target_dsn") or env_value("TARGET_DSN") or flags["dsn"]
-        kwargs["settings"] = settings_from_flags(flags)
+        kwargs["settings"] = settings_from_flags(flags, optional=optional)
         return fn(*args, **kwargs)
 
     for opt in reversed(opts):
@@ -50,9 +56,13 @@ def connection_options(fn: Callable) -> Callable:
     return wrapper
 
 
-def settings_from_flags(flags: dict[str, Any]) -> ConnectionSettings:
+def settings_from_flags(flags: dict[str, Any], optional: bool = False) -> ConnectionSettings | None:
     ask = flags.pop("ask_password", False)
     config = flags.pop("config", None)
+    named = any(v not in (None, "") for v in flags.values()) or ask or config or any(
+        env_value(n) for n in ("DSN", "HOST", "SOCKET", "CONFIG"))
+    if optional and not named:
+        return None
     if ask:
         flags["password"] = click.prompt("Password", hide_input=True, err=True)
     return resolve_connection(flags, config_file=config)
