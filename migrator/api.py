@@ -31,6 +31,13 @@ def resolve_target(name: str) -> str:
                          f"or a revision id ({', '.join(ORDER[1:])})")
 
 
+def resolve_start(name: str | None) -> str | None:
+    """``--from`` accepts revision ids and, like ``--to``, Harbor versions."""
+    if not name:
+        return None
+    return name if name in MODELS else resolve_target(name)
+
+
 def status(settings: ConnectionSettings) -> Status:
     with connect(settings) as db:
         return locate(db)
@@ -42,9 +49,10 @@ class UpgradeOutcome:
     after: Status | None
     result: UpgradeResult | None
     noop: bool
+    snapshot: str | None = None
 
     def to_json(self) -> dict:
-        return {"noop": self.noop, "before": self.before.to_json(),
+        return {"noop": self.noop, "snapshot": self.snapshot, "before": self.before.to_json(),
                 "after": self.after.to_json() if self.after else None,
                 "run": self.result.to_json() if self.result else None}
 
@@ -66,7 +74,12 @@ def upgrade(settings: ConnectionSettings, options: UpgradeOptions | None = None,
             journal: Journal | None = None, before_run: Callable[[Database, Status], None] | None = None,
             skip_checks: tuple[str, ...] = (), snapshot_dir: str | None = None,
             harbor_user: str | None = None) -> UpgradeOutcome:
-    """Upgrade to ``options.target``; a database already there is a no-op."""
+    """Upgrade to ``options.target``; a database already there is a no-op.
+
+    With ``snapshot_dir``, a snapshot is taken first (under the run lock, before
+    anything changes). A resumed run (the database is dirty) takes none: the
+    snapshot to roll back to is the first run's, named in the journal.
+    """
     options = options or UpgradeOptions()
     with connect(settings) as db:
         before = locate(db)
@@ -90,7 +103,11 @@ def upgrade(settings: ConnectionSettings, options: UpgradeOptions | None = None,
             raise Aborted("nothing changed: the upgrade was not confirmed (pass --yes to skip the question)")
         journal = journal or Journal(settings)
 
+        snapshot: list[str] = []
+
         def body() -> UpgradeResult:
+            if snapshot_dir is not None:
+                snapshot.append(_snapshot_or_previous(db, before, snapshot_dir, journal, progress))
             if before_run:
                 before_run(db, before)
             journal({"event": "run_start", "from": start, "to": target, "server": db.server_info().label})
@@ -100,7 +117,23 @@ def upgrade(settings: ConnectionSettings, options: UpgradeOptions | None = None,
 
         result = locked_run(db, body)
         after = locate(db)
-        return UpgradeOutcome(before, after, result, False)
+        return UpgradeOutcome(before, after, result, False, snapshot[0] if snapshot else None)
+
+
+def _snapshot_or_previous(db: Database, before: Status, directory: str, journal: Journal,
+                          progress: Progress) -> str | None:
+    from .snapshot import take_snapshot
+
+    if before.state == "dirty":
+        previous = [e.get("path") for e in journal.events() if e.get("event") == "snapshot"]
+        where = previous[-1] if previous else None
+        progress("snapshot: skipped — resuming a half-done upgrade; roll back with the snapshot of the first run"
+                 + (f": {where}" if where else " (not in this machine's journal)"))
+        return where
+    path = str(take_snapshot(db, directory, progress=progress))
+    journal({"event": "snapshot", "path": path})
+    progress(f"snapshot: {path} (to roll back: harbor-migrate restore {path} --force)")
+    return path
 
 
 def schema_drift(db: Database, revision: str = HEAD):
@@ -259,7 +292,7 @@ def verify(settings: ConnectionSettings, *, only: tuple[str, ...] = (), snapshot
            with_admiral: bool = False, adminserver: str | None = None, adminserver_secret: str | None = None,
            registry: str | None = None, registry_user: str | None = None, registry_password: str | None = None,
            harbor: str | None = None, harbor_user: str | None = None, harbor_password: str | None = None,
-           timeout: float = 10.0) -> VerifyReport:
+           timeout: float = 10.0, harbor_db_user: str | None = None) -> VerifyReport:
     """Every requested section; a section whose endpoint is not given is skipped with a note."""
     from .checks import Check, Status
     from .snapshot import load_manifest
@@ -282,7 +315,8 @@ def verify(settings: ConnectionSettings, *, only: tuple[str, ...] = (), snapshot
         if "adminserver" in wanted:
             if adminserver:
                 from .verify.adminserver import verify_adminserver
-                sections["adminserver"] = verify_adminserver(adminserver, adminserver_secret, settings,
+                harbor_conn = dataclasses.replace(settings, user=harbor_db_user) if harbor_db_user else settings
+                sections["adminserver"] = verify_adminserver(adminserver, adminserver_secret, harbor_conn,
                                                              timeout=timeout)
             elif only:
                 sections["adminserver"] = [Check("adminserver", Status.FAIL, "--adminserver URL is required",

@@ -46,10 +46,22 @@ class ServerInfo:
     default_engine: str
     lower_case_table_names: int
     require_primary_key: bool
+    # " ROW_FORMAT=DYNAMIC" where the server cannot default to it (MySQL 5.6, MariaDB < 10.2
+    # with Barracuda and large prefixes): the 1.5.x indexes need more than 767 bytes.
+    row_format_clause: str = ""
 
     @property
     def label(self) -> str:
         return f"{'MariaDB' if self.flavour == 'mariadb' else 'MySQL'} {'.'.join(map(str, self.version_tuple))}"
+
+
+def row_format_clause(variables: dict) -> str:
+    """What new tables must state so that 1.5.x's long index keys fit (see ServerInfo)."""
+    if "innodb_default_row_format" in variables:
+        return ""  # MySQL 5.7.9+, MariaDB 10.2+: the default decides (pre-flight checks it)
+    barracuda = str(variables.get("innodb_file_format", "")).lower() == "barracuda"
+    large_prefix = str(variables.get("innodb_large_prefix", "OFF")).upper() in ("ON", "1")
+    return " ROW_FORMAT=DYNAMIC" if barracuda and large_prefix else ""
 
 
 def translate_error(exc: Exception, settings: ConnectionSettings | None = None) -> MigratorError:
@@ -65,7 +77,11 @@ def translate_error(exc: Exception, settings: ConnectionSettings | None = None) 
         return DatabaseMissing(f"database {db!r} does not exist on {where.rsplit('/', 1)[0]}: "
                                "check --database / the DSN path")
     if code in (1044, 1142, 1143, 1227, 1370):
-        return MissingPrivileges(f"missing privilege on {where}: {text} — grant the privileges listed in docs/requirements.md")
+        return MissingPrivileges(f"missing privilege on {where}: {text} — grant the privileges listed in "
+                                 "docs/requirements-and-limitations.md")
+    if isinstance(exc, pymysql.err.InterfaceError) or (code in (0, None) and not text.strip()):
+        return ConnectionFailed(f"the connection to {where} is gone (lost or killed): check the server, then rerun "
+                                "— the database is resumable")
     if code in _CONNECTION_ERRORS or isinstance(exc, (ConnectionError, OSError)):
         return ConnectionFailed(f"cannot reach {where}: {text} — check host, port, socket, TLS options and that the server runs")
     return StepFailed(f"server error {code}: {text}" if code else f"server error: {text}")
@@ -192,7 +208,8 @@ class Database:
         variables = dict(self.query(
             "SHOW GLOBAL VARIABLES WHERE Variable_name IN ("
             "'explicit_defaults_for_timestamp','sql_mode','default_storage_engine',"
-            "'lower_case_table_names','sql_require_primary_key','innodb_force_primary_key')"))
+            "'lower_case_table_names','sql_require_primary_key','innodb_force_primary_key',"
+            "'innodb_default_row_format','innodb_file_format','innodb_large_prefix')"))
         row = self.query(
             "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA "
             "WHERE SCHEMA_NAME = %s", (self.name,))
@@ -209,6 +226,7 @@ class Database:
             lower_case_table_names=int(variables.get("lower_case_table_names", 0) or 0),
             require_primary_key=any(str(variables.get(k, "OFF")).upper() in ("ON", "1")
                                     for k in ("sql_require_primary_key", "innodb_force_primary_key")),
+            row_format_clause=row_format_clause(variables),
         )
 
     def table_names(self) -> list[str]:

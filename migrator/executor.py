@@ -8,6 +8,7 @@ when given, to a journal.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from typing import Any, Callable
 
@@ -29,6 +30,7 @@ class UpgradeOptions:
     copy_chunk_rows: int = 0
     alter_algorithm: str | None = None   # MariaDB: 'COPY' imitates MySQL 5.6/5.7 table copies
     fixed_time: float | None = None      # SET SESSION timestamp: reproducible new-row times (rehearsals, tests)
+    watch_interval: float = 30.0         # seconds between "still running" lines during a long statement
 
 
 @dataclasses.dataclass
@@ -112,7 +114,8 @@ def run_steps(db: Database, start: str, options: UpgradeOptions, progress: Progr
                 journal({"event": "op_start", "revision": step.revision, "op": op.name})
             t0 = time.monotonic()
             try:
-                op.run(ctx)
+                with StatementWatch(db, op.name, progress, options.watch_interval):
+                    op.run(ctx)
             except MigratorError as exc:
                 if journal:
                     journal({"event": "op_failed", "revision": step.revision, "op": op.name, "error": exc.message})
@@ -132,6 +135,50 @@ def run_steps(db: Database, start: str, options: UpgradeOptions, progress: Progr
             journal({"event": "step_done", "revision": step.revision, "seconds": round(step_result.seconds, 4)})
         progress(f"step {step.revision} done in {step_result.seconds:.2f}s")
     return result
+
+
+class StatementWatch:
+    """While an operation runs, say every ``interval`` seconds what the server is doing
+    with it — "copy to tmp table", "Waiting for table metadata lock" — so that a
+    long copy and a blocked ALTER never look alike at 2 a.m. Uses its own connection."""
+
+    def __init__(self, db: Database, what: str, progress: Progress, interval: float):
+        self.db, self.what, self.progress, self.interval = db, what, progress, interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> "StatementWatch":
+        if self.progress is not _noop and self.interval > 0:
+            self._id = self.db.connection_id
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        from .db import connect
+
+        watcher = None
+        try:
+            while not self._stop.wait(self.interval):
+                if watcher is None:
+                    watcher = connect(self.db.settings)
+                rows = watcher.query("SELECT COMMAND, TIME, STATE, LEFT(INFO, 70) FROM information_schema.PROCESSLIST "
+                                     "WHERE ID = %s", (self._id,))
+                if rows and not self._stop.is_set():
+                    command, seconds, state, info = rows[0]
+                    doing = (state or command or "").strip() or "running"
+                    self.progress(f"  … {self.what}: {doing} for {seconds}s"
+                                  + (f" ({' '.join(str(info).split())})" if info else ""))
+        except MigratorError:
+            pass  # a watcher that cannot connect must not disturb the upgrade
+        finally:
+            if watcher is not None:
+                watcher.close()
 
 
 def locked_run(db: Database, body: Callable[[], Any]) -> Any:

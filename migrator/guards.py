@@ -101,6 +101,8 @@ def granted_privileges(db: Database) -> tuple[set[str], bool]:
                 continue
             if p in ("ALL", "ALL PRIVILEGES"):
                 privileges |= _ALL
+                if target.strip() in ("*.*", "`*`.`*`"):
+                    privileges |= {"PROCESS", "SUPER"}
             else:
                 privileges.add(p)
     return privileges, roles

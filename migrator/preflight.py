@@ -65,8 +65,11 @@ def check_privileges(db: Database, st, live) -> Check:
         return _warn("privileges", f"{user} lacks {', '.join(missing)} directly but has roles: check they are active",
                      missing=missing)
     if missing:
+        from .guards import _quote_account
+
         return _fail("privileges", f"{user} needs {', '.join(missing)}: GRANT {', '.join(missing)} ON "
-                                   f"`{db.name}`.* TO {user}", exit_code=ExitCode.PRIVILEGES, missing=missing)
+                                   f"`{db.name}`.* TO {_quote_account(str(user))}", exit_code=ExitCode.PRIVILEGES,
+                     missing=missing)
     extra = "" if "LOCK TABLES" in privileges else " (LOCK TABLES not needed: snapshots use a consistent transaction)"
     if snap_missing:
         return _fail("privileges", "the snapshot needs SELECT", exit_code=ExitCode.PRIVILEGES)
@@ -120,9 +123,10 @@ def check_primary_keys(db: Database, st, live) -> Check:
     info = db.server_info()
     without = sorted(n for n, t in live.tables.items() if t.primary_key is None)
     if info.require_primary_key:
-        return _warn("primary_key_required", "the server requires primary keys: harbor-migrate never leaves a table "
-                                             "without one, but Harbor's own alembic_version has none (it exists "
-                                             "already, so this only matters to other tools)", without)
+        return _warn("primary_key_required", "the server requires primary keys: the upgrade never leaves a table "
+                                             "without one, but Harbor's alembic_version has none, so restoring a "
+                                             "snapshot needs the requirement lifted for the restore (MariaDB: SET "
+                                             "GLOBAL innodb_force_primary_key = OFF)", without)
     return _ok("primary_key_required", "no primary-key requirement on this server (and harbor-migrate would not "
                                        "need one relaxed)")
 
@@ -149,6 +153,17 @@ def check_row_format(db: Database, st, live) -> Check:
     """1.5.x indexes need more than 767 bytes per column (utf8 varchar(256))."""
     variables = dict(db.query("SHOW GLOBAL VARIABLES WHERE Variable_name IN ('innodb_default_row_format', "
                               "'innodb_large_prefix', 'innodb_file_format')"))
+    from .db import row_format_clause
+
+    if "innodb_default_row_format" not in variables:  # MySQL 5.6, MariaDB 10.0/10.1
+        if row_format_clause(variables):
+            return _ok("row_format", "no default row format on this server: harbor-migrate creates its tables with "
+                                     "ROW_FORMAT=DYNAMIC (Barracuda and large prefixes are on), so the 1.5.x "
+                                     "indexes fit")
+        return _fail("row_format", "the 1.5.x indexes need more than 767 bytes per key: set innodb_file_format="
+                                   "Barracuda, innodb_large_prefix=ON and innodb_file_per_table=ON (my.cnf and SET "
+                                   "GLOBAL); harbor-migrate then creates its tables with ROW_FORMAT=DYNAMIC",
+                     [f"{k}={v}" for k, v in variables.items()])
     row_format = str(variables.get("innodb_default_row_format", "compact")).lower()
     large_prefix = str(variables.get("innodb_large_prefix", "ON")).upper() in ("ON", "1")
     if row_format in ("dynamic", "compressed") and large_prefix:
@@ -181,6 +196,11 @@ def check_clients(db: Database, st, live) -> Check:
                                       "before the upgrade", [f"#{c['id']} {c['user']}@{c['host']} {c['command']} "
                                                              f"{c['time']}s" for c in clients],
                      exit_code=ExitCode.CLIENTS_CONNECTED)
+    privileges, _ = granted_privileges(db)
+    if not privileges & {"PROCESS", "SUPER"}:
+        return _warn("other_clients", "no other connection visible, but without the PROCESS privilege only this "
+                                      "account's own connections can be seen: make sure Harbor is stopped "
+                                      "(or GRANT PROCESS ON *.* to this account)")
     return _ok("other_clients", "no other client uses the database (Harbor is stopped)")
 
 
@@ -258,30 +278,34 @@ def _datadir_free(db: Database) -> int | None:
     return None
 
 
+def _size(n: int) -> str:
+    return f"{n >> 20} MiB" if n >= (1 << 20) else f"{max(n >> 10, 1)} KiB"
+
+
 def check_free_space(db: Database, st, live, snapshot_dir: str | None = ".") -> Check:
     sizes = dict(db.query("SELECT TABLE_NAME, DATA_LENGTH + INDEX_LENGTH FROM information_schema.TABLES "
                           "WHERE TABLE_SCHEMA = %s", (db.name,)))
     total = sum(int(v or 0) for v in sizes.values())
     biggest = max((int(v or 0) for v in sizes.values()), default=0)
     snapshot_need = total // 3
-    details = [f"database {total >> 20} MiB; largest table {biggest >> 20} MiB (access_log is copied once: "
+    details = [f"database {_size(total)}; largest table {_size(biggest)} (access_log is copied once: "
                f"the server needs about that much free)"]
     local_free = shutil.disk_usage(snapshot_dir if snapshot_dir and os.path.isdir(snapshot_dir) else ".").free
     if snapshot_dir is None:
         local_free = snapshot_need = 0  # --no-snapshot
     if local_free < snapshot_need:
-        return _fail("free_space", f"{snapshot_dir} has {local_free >> 20} MiB free, the snapshot needs about "
-                                   f"{snapshot_need >> 20} MiB", details, exit_code=ExitCode.NO_SPACE)
+        return _fail("free_space", f"{snapshot_dir} has {_size(local_free)} free, the snapshot needs about "
+                                   f"{_size(snapshot_need)}", details, exit_code=ExitCode.NO_SPACE)
     server_free = _datadir_free(db)
     if server_free is None:
-        return _warn("free_space", f"snapshot: {local_free >> 20} MiB free, enough; the server's disk cannot be seen "
-                                   f"from here: make sure it has {int(biggest * 1.2) >> 20} MiB free", details)
+        return _warn("free_space", f"snapshot: {_size(local_free)} free, enough; the server's disk cannot be seen "
+                                   f"from here: make sure it has {_size(int(biggest * 1.2))} free", details)
     if server_free < biggest * 1.2:
-        return _fail("free_space", f"the server's data directory has {server_free >> 20} MiB free; rebuilding the "
-                                   f"largest table needs about {int(biggest * 1.2) >> 20} MiB",
+        return _fail("free_space", f"the server's data directory has {_size(server_free)} free; rebuilding the "
+                                   f"largest table needs about {_size(int(biggest * 1.2))}",
                      details, exit_code=ExitCode.NO_SPACE)
-    return _ok("free_space", f"snapshot: {local_free >> 20} MiB free; server: {server_free >> 20} MiB free "
-                             f"(needs about {int(biggest * 1.2) >> 20} MiB)")
+    return _ok("free_space", f"snapshot: {_size(local_free)} free; server: {_size(server_free)} free "
+                             f"(needs about {_size(int(biggest * 1.2))})")
 
 
 def check_harbor_account(db: Database, st, live, harbor_user: str | None = None) -> Check:

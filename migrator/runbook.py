@@ -22,44 +22,60 @@ def build(settings: ConnectionSettings, plan: Any, snapshot_dir: str, cfg: str |
     env = [f"export HARBOR_MIGRATE_DSN={shlex.quote(settings.masked_dsn().replace(':***@', '@'))}",
            "export HARBOR_MIGRATE_PASSWORD_FILE=/root/.harbor-db-password   # chmod 600; never on the command line"]
     snap = shlex.quote(snapshot_dir)
-    verify_live = " ".join(x for x in (
-        f"--registry {shlex.quote(registry)}" if registry else "",
-        f"--harbor {shlex.quote(harbor)}" if harbor else "") if x)
+    creds = "--harbor-user admin --harbor-password-file /root/.harbor-admin-password"
+    verify_live = " ".join([
+        f"--harbor {shlex.quote(harbor or 'https://HARBOR')} {creds}",
+        f"--registry {shlex.quote(registry or harbor or 'https://HARBOR')} --registry-user admin "
+        "--registry-password-file /root/.harbor-admin-password"])
     steps = [{"revision": s.revision, "summary": s.summary, "estimated_seconds": round(s.seconds, 2),
               "operations": [{"name": o.name, "rewrites": o.rewrites, "rows": o.rows,
                               "estimated_seconds": round(o.seconds, 2), "source": o.estimate_source} for o in s.ops]}
              for s in plan.steps]
+    old_cfg = shlex.quote(cfg or "/path/to/harbor.cfg")
+    # (what to do, the command, go / no-go)
     phases = {
         "before": [
-            ("Rehearse on a copy (timings go into this runbook's estimates)",
-             _cmd("rehearse", settings, f"--snapshot-dir {snap}")),
+            ("Rehearse on a copy (its timings feed the estimates below)", _cmd("rehearse", settings,
+                                                                               f"--snapshot-dir {snap}"),
+             "exit 0 and `verify: consistent`; the step timings fit the window"),
             ("Re-render this runbook with the rehearsal's timings", _cmd("runbook", settings,
-                                                                         f"--snapshot-dir {snap}")),
-            ("Read-only plan: every check ok or understood, the SQL reviewed", _cmd("plan", settings, "--to 1.5.2")),
-            ("Keep the SQL for the change record", _cmd("plan", settings, "--sql > harbor-upgrade.sql")),
-            ("Convert harbor.cfg and keep the 0.5.0 secretkey file",
-             f"harbor-migrate cfg convert {shlex.quote(cfg or '/path/to/harbor.cfg')} -o harbor-1.5.2.cfg "
-             "&& harbor-migrate cfg check-key /data/secretkey"),
+                                                                         f"--snapshot-dir {snap}"),
+             "estimates now say `(journal)`"),
+            ("Read-only plan: checks and SQL reviewed", _cmd("plan", settings, "--to 1.5.2"),
+             "exit 0: no `[fail]` line; every `[warn]` understood"),
+            ("Keep the SQL for the change record", _cmd("plan", settings, "--sql > harbor-upgrade.sql"),
+             "the file ends with the `1.5.0` stamp"),
+            ("Convert harbor.cfg and check the 0.5.0 secretkey file",
+             f"harbor-migrate cfg convert {old_cfg} -o harbor-1.5.2.cfg && harbor-migrate cfg check-key "
+             "/data/secretkey", "both exit 0; the report lists no refused key and no undecodable password"),
         ],
         "during": [
-            ("Stop Harbor 0.5 (all containers that use the database)", "docker-compose down"),
-            ("Check nothing else is connected, and the revision", _cmd("status", settings)),
-            ("Upgrade (snapshot first; say yes when the summary is right)",
-             _cmd("upgrade", settings, f"--to 1.5.2 --snapshot-dir {snap}")),
+            ("Stop Harbor 0.5 (every container that uses the database)", "docker-compose down",
+             "`docker ps` shows none of Harbor's containers"),
+            ("Pre-flight again now that Harbor is down", _cmd("plan", settings, "--to 1.5.2 --no-calibrate"),
+             "exit 0; `other_clients` ok"),
+            ("Upgrade (snapshot first; confirm when the summary is right)",
+             _cmd("upgrade", settings, f"--to 1.5.2 --snapshot-dir {snap}"),
+             "exit 0 and `no drift`; on any failure rerun the same command (it resumes), or roll back"),
             ("Verify the schema and the data against the snapshot",
-             _cmd("verify", settings, f"--only schema --only data --snapshot {snap}/<snapshot>.manifest.json")),
+             _cmd("verify", settings, f"--only schema --only data --snapshot {snap}/<snapshot>.manifest.json"),
+             "exit 0: `consistent`; otherwise roll back"),
+            ("If 0.5.0 ran with verify_remote_cert = off: mark every replication target insecure",
+             f"harbor-migrate cfg apply-insecure {old_cfg}", "exit 0 (it changes nothing when the setting was on)"),
         ],
         "after": [
-            ("Start Harbor 1.5.2 with the converted harbor.cfg", "./install.sh   # or docker-compose up -d"),
+            ("Start Harbor 1.5.2 with the converted harbor.cfg", "./install.sh   # or docker-compose up -d",
+             "the UI answers and the admin can log in"),
             ("Verify again through the running Harbor and its registry",
-             _cmd("verify", settings, (verify_live + " " if verify_live else "--harbor URL --registry URL ") +
-                  "--report upgrade-report.md")),
+             _cmd("verify", settings, verify_live + " --report upgrade-report.md"),
+             "exit 0; keep upgrade-report.md with the change record"),
         ],
         "rollback": [
-            ("Stop Harbor 1.5.2", "docker-compose down"),
+            ("Stop Harbor 1.5.2", "docker-compose down", "no Harbor container runs"),
             ("Restore the pre-upgrade snapshot (replaces every table)",
-             _cmd("restore", settings, f"{snap}/<snapshot>.manifest.json --force")),
-            ("Start Harbor 0.5 again", "docker-compose up -d"),
+             _cmd("restore", settings, f"{snap}/<snapshot>.manifest.json --force"),
+             "`counts and checksums match`; `harbor-migrate status` says revision 0.4.0, clean"),
+            ("Start Harbor 0.5 again", "docker-compose up -d", "the UI answers"),
         ],
     }
     return {
@@ -69,7 +85,7 @@ def build(settings: ConnectionSettings, plan: Any, snapshot_dir: str, cfg: str |
         "estimate": {"upgrade_seconds": round(plan.seconds, 2), "snapshot_seconds": round(plan.snapshot_seconds, 2),
                      "downtime_seconds": round(plan.downtime_seconds, 2), "rates": plan.rates_source},
         "snapshot_dir": snapshot_dir,
-        "phases": {k: [{"do": what, "run": cmd} for what, cmd in v] for k, v in phases.items()},
+        "phases": {k: [{"do": what, "run": cmd, "go_no_go": go} for what, cmd, go in v] for k, v in phases.items()},
     }
 
 
@@ -95,5 +111,5 @@ def markdown(book: dict[str, Any]) -> str:
         lines += ["", f"## {titles[phase]}", ""]
         for i, item in enumerate(items, 1):
             lines += [f"{i}. {item['do']}", "", "   ```sh", f"   {item['run']}", "   ```", "",
-                      "   Go / no-go: the command exits 0 and its output says what this step expects.", ""]
+                      f"   Go / no-go: {item['go_no_go']}.", ""]
     return "\n".join(lines).rstrip() + "\n"

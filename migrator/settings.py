@@ -194,6 +194,8 @@ def _config_file_fields(path: str | None) -> dict[str, Any]:
     for key, value in section.items():
         if key in ("host", "user", "database", "unix_socket", "ssl_ca", "ssl_cert", "ssl_key", "charset"):
             fields[key] = value
+        elif key == "socket":
+            fields["unix_socket"] = value
         elif key == "port":
             fields["port"] = int(value)
         elif key == "password":
@@ -219,7 +221,7 @@ def resolve_connection(
     p = env_prefix_name
 
     merged: dict[str, Any] = {}
-    merged.update(_config_file_fields(config_file or _env(environ, "CONFIG")))
+    _layer(merged, _config_file_fields(config_file or _env(environ, "CONFIG")))
 
     env_fields: dict[str, Any] = {}
     if _env(environ, p + "DSN"):
@@ -235,7 +237,7 @@ def resolve_connection(
         env_fields["password"] = _read_password_file(_env(environ, p + "PASSWORD_FILE"))
     if _env(environ, p + "PASSWORD"):
         env_fields["password"] = _env(environ, p + "PASSWORD")
-    merged.update(env_fields)
+    _layer(merged, env_fields)
 
     flag_fields: dict[str, Any] = {}
     if "dsn" in flags:
@@ -251,8 +253,21 @@ def resolve_connection(
         flag_fields["password"] = _read_password_file(flags["password_file"])
     if "password" in flags:  # only from an interactive prompt, never argv
         flag_fields["password"] = flags["password"]
-    merged.update(flag_fields)
+    _layer(merged, flag_fields)
     return ConnectionSettings(**merged)
+
+
+_LOCATION = ("host", "port", "unix_socket")
+
+
+def _layer(merged: dict[str, Any], fields: Mapping[str, Any]) -> None:
+    """Apply a higher-precedence layer. Where the server is (host, port, socket) is taken
+    from one layer as a whole: a socket from the environment must not survive a --dsn
+    that names a host, nor an env port a --socket."""
+    if any(k in fields for k in ("host", "unix_socket")):
+        for k in _LOCATION:
+            merged.pop(k, None)
+    merged.update(fields)
 
 
 def _int(value: Any, what: str) -> int:

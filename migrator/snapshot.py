@@ -193,7 +193,7 @@ def take_snapshot(db: Database, directory: str | os.PathLike, *, name: str | Non
     free = shutil.disk_usage(directory).free
     if free < need:
         raise NoSpace(f"{directory} has {free >> 20} MiB free, the snapshot needs about {need >> 20} MiB: "
-                      "free space or pass --snapshot-dir")
+                      "free space or choose another directory")
     declared = read_declared(db) if db.has_table("alembic_version") else None
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     name = name or f"{db.name}-{declared or 'unversioned'}-{stamp}"
@@ -204,7 +204,7 @@ def take_snapshot(db: Database, directory: str | os.PathLike, *, name: str | Non
     try:
         fd = _open_private(dump_path)
     except FileExistsError:
-        raise SnapshotInvalid(f"{dump_path} exists already: choose another --snapshot-dir or name") from None
+        raise SnapshotInvalid(f"{dump_path} exists already: choose another directory or name") from None
     try:
         with os.fdopen(fd, "wb") as raw:
             hashing = _HashingFile(raw)
@@ -272,7 +272,7 @@ def take_snapshot(db: Database, directory: str | os.PathLike, *, name: str | Non
                 p.unlink()
         if exc.errno == 28:
             raise NoSpace(f"no space left on {directory} while writing the snapshot (partial files removed): "
-                          "free space or pass --snapshot-dir") from None
+                          "free space or choose another directory") from None
         raise SnapshotInvalid(f"cannot write the snapshot in {directory}: {exc.strerror}") from None
     except BaseException:
         for p in (dump_path, manifest_path):
@@ -378,6 +378,28 @@ def verify_snapshot(path: str | os.PathLike) -> dict[str, Any]:
 
 
 # -- restore ---------------------------------------------------------------------------
+def _allow_tables_without_primary_key(db: Database, manifest: dict[str, Any]) -> None:
+    """Harbor's alembic_version has no primary key; on a server that requires one, lift the
+    requirement for this session (MySQL) or stop before anything is dropped (MariaDB: global only)."""
+    if not db.server_info().require_primary_key:
+        return
+    without = [t["name"] for t in manifest["tables"] if "PRIMARY KEY" not in t["ddl"].upper()]
+    if not without:
+        return
+    try:
+        db.execute("SET SESSION sql_require_primary_key = 0")
+        return
+    except MigratorError:
+        pass
+    from .errors import PreflightFailed
+
+    raise PreflightFailed(f"the target server requires primary keys and {', '.join(without)} has none (as in every "
+                          "Harbor database): lift it for the restore — MariaDB: SET GLOBAL innodb_force_primary_key "
+                          "= OFF; MySQL: GRANT SESSION_VARIABLES_ADMIN or SET GLOBAL sql_require_primary_key = OFF "
+                          "— then run restore again; nothing was changed")
+
+
+
 def restore_snapshot(path: str | os.PathLike, target: ConnectionSettings, *, force: bool = False,
                      progress: Progress = lambda _: None) -> dict[str, Any]:
     """Load a snapshot into ``target`` (created if missing) and check it against the manifest."""
@@ -403,6 +425,7 @@ def restore_snapshot(path: str | os.PathLike, target: ConnectionSettings, *, for
     finally:
         conn.close()
     with connect(target) as db:
+        _allow_tables_without_primary_key(db, manifest)
         existing = db.table_names()
         if existing and not force:
             raise TargetNotEmpty(f"database {target.database!r} on {target.describe()} holds {len(existing)} "

@@ -18,7 +18,7 @@ from ..db import connect
 from ..executor import UpgradeOptions
 from ..local_server import LocalServer
 from ..seed import seed_050
-from ..snapshot import take_snapshot
+from ..journal import Journal
 from .render import err, status_text
 
 
@@ -46,13 +46,8 @@ def demo(log_rows, timestamps, keep) -> None:
         click.echo("== status before ==")
         click.echo(status_text(api.status(settings)))
         snapdir = tempfile.mkdtemp(prefix="harbor-migrate-demo-snap-", dir=server.dir)
-        snapshot: list = []
-
-        def before_run(db, st) -> None:
-            snapshot.append(take_snapshot(db, snapdir))
-            err(f"snapshot: {snapshot[0]}")
-
-        outcome = api.upgrade(settings, UpgradeOptions(target="1.5.0"), progress=err, before_run=before_run)
+        outcome = api.upgrade(settings, UpgradeOptions(target="1.5.0"), progress=err, snapshot_dir=snapdir,
+                              journal=Journal(settings, directory=server.dir))
         click.echo("== upgrade ==")
         assert outcome.result is not None
         for step in outcome.result.steps:
@@ -60,7 +55,7 @@ def demo(log_rows, timestamps, keep) -> None:
         click.echo(f"total: {outcome.result.seconds:.2f}s")
         click.echo("== status after ==")
         click.echo(status_text(api.status(settings)))
-        report = api.verify(settings, only=("schema", "data"), snapshot=str(snapshot[0]))
+        report = api.verify(settings, only=("schema", "data"), snapshot=outcome.snapshot)
         click.echo("== verify (schema against a fresh Harbor 1.5.2, data against the snapshot) ==")
         for checks in report.sections.values():
             for c in checks:

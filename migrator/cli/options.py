@@ -37,8 +37,8 @@ def connection_options(fn: Callable | None = None, *, optional: bool = False) ->
                      help="Read the password from this file (env HARBOR_MIGRATE_PASSWORD_FILE)."),
         click.option("--ask-password", is_flag=True, help="Prompt for the password."),
         click.option("--ssl-ca", help="CA certificate for TLS (env HARBOR_MIGRATE_SSL_CA)."),
-        click.option("--ssl-cert", help="Client certificate for TLS."),
-        click.option("--ssl-key", help="Client key for TLS."),
+        click.option("--ssl-cert", help="Client certificate for TLS (env HARBOR_MIGRATE_SSL_CERT)."),
+        click.option("--ssl-key", help="Client key for TLS (env HARBOR_MIGRATE_SSL_KEY)."),
         click.option("--config", type=click.Path(dir_okay=False),
                      help="INI file with a [connection] section (env HARBOR_MIGRATE_CONFIG)."),
     ]
@@ -47,7 +47,8 @@ def connection_options(fn: Callable | None = None, *, optional: bool = False) ->
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         flags = {k: kwargs.pop(k, None) for k in _CONNECTION_PARAMS}
         if "target_dsn" in kwargs:  # restore: the target is the connection
-            flags["dsn"] = kwargs.pop("target_dsn") or env_value("TARGET_DSN") or flags["dsn"]
+            # --target-dsn > --dsn > HARBOR_MIGRATE_TARGET_DSN > the usual HARBOR_MIGRATE_* / config
+            flags["dsn"] = kwargs.pop("target_dsn") or flags["dsn"] or env_value("TARGET_DSN")
         kwargs["settings"] = settings_from_flags(flags, optional=optional)
         return fn(*args, **kwargs)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import click
 
 from .. import api
-from ..errors import PreflightFailed
 from .options import connection_options, json_option
 from .render import emit_json, err
 
@@ -69,8 +68,9 @@ def plan(settings, target, from_revision, as_sql, snapshot_dir, harbor_user, ski
         click.echo(f"\nestimate: upgrade {_duration(report.seconds)}, snapshot {_duration(report.snapshot_seconds)}; "
                    f"expected downtime {_duration(report.downtime_seconds)} (rates: {report.rates_source})")
     if not report.ok:
-        bad = [c.name for c in report.checks if c.status.value == "fail"]
-        raise PreflightFailed(f"pre-flight failed: {', '.join(bad)} — see above; fix, or override with --skip-check")
+        from ..preflight import raise_on_failures
+
+        raise_on_failures(report.checks)  # the same exit codes as upgrade
 
 
 COMMANDS = [plan]

@@ -29,11 +29,17 @@ def commands(group: click.Group = cli, prefix: str = "harbor-migrate") -> list[t
 
 
 def help_text(path: str, command: click.Command) -> str:
+    # click caches the help option of a command the first time it runs (from that run's
+    # context); drop it so the reference does not depend on what ran before in the process.
+    if hasattr(command, "_help_option"):
+        command._help_option = None
     parent = None
     parts = path.split()
     for i, part in enumerate(parts):
+        # the root's settings (-h/--help) on every level, whether or not a command ran before
         parent = click.Context(command if i == len(parts) - 1 else cli, info_name=part, parent=parent,
-                               terminal_width=WIDTH, max_content_width=WIDTH)
+                               terminal_width=WIDTH, max_content_width=WIDTH,
+                               help_option_names=cli.context_settings.get("help_option_names", ["--help"]))
     return command.get_help(parent).rstrip()
 
 

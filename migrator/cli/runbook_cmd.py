@@ -16,8 +16,9 @@ from .render import emit_json
 @click.option("--cfg", help="Path of the 0.5.0 harbor.cfg (for the conversion step).")
 @click.option("--registry", help="Registry URL for the after-window verification.")
 @click.option("--harbor", help="Harbor URL for the after-window verification.")
+@click.option("--no-calibrate", is_flag=True, help="Do not time a scratch TEMPORARY table; use defaults.")
 @json_option
-def runbook(settings, snapshot_dir, cfg, registry, harbor, as_json) -> None:
+def runbook(settings, snapshot_dir, cfg, registry, harbor, no_calibrate, as_json) -> None:
     """Render the runbook for this database: real names, the plan's steps and timings, exact commands.
 
     Read-only (it runs `plan`). Timings come from the last rehearsal of this
@@ -25,7 +26,8 @@ def runbook(settings, snapshot_dir, cfg, registry, harbor, as_json) -> None:
     """
     import os
 
-    report = api.plan(settings, snapshot_dir=snapshot_dir if os.path.isdir(snapshot_dir) else None)
+    report = api.plan(settings, snapshot_dir=snapshot_dir if os.path.isdir(snapshot_dir) else None,
+                      calibrate=not no_calibrate)
     book = build(settings, report, snapshot_dir, cfg=cfg, registry=registry, harbor=harbor)
     if as_json:
         emit_json(book)

@@ -12,7 +12,7 @@ from .render import emit_json, err
 @click.group("snapshot", invoke_without_command=True)
 @connection_options
 @click.option("--dir", "directory", type=click.Path(file_okay=False), default=".", show_default=True,
-              help="Directory for NAME.sql.gz and NAME.manifest.json (created 0600).")
+              help="Directory for NAME.sql.gz and NAME.manifest.json (the files are created 0600).")
 @click.option("--name", help="Base name of the snapshot files (default DB-REVISION-UTCTIME).")
 @json_option
 @click.pass_context

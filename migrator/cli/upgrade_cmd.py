@@ -54,9 +54,12 @@ class StopFlag:
                                                     "no immediate triggers (as Harbor's 1.4.0 does then).")
 @click.option("--copy-chunk-rows", type=int, default=0, show_default=True,
               help="Copy access_log in chunks of this many rows (0: one statement).")
+@click.option("--skip-check", "skip_checks", multiple=True,
+              help="Turn a failing pre-flight check into a warning (by name, repeatable).")
+@click.option("--harbor-user", help="Harbor 1.5.2's database account (user@host), for the harbor_account check.")
 @json_option
 def upgrade(settings, target, from_revision, yes, force, no_snapshot, snapshot_dir, with_admiral, copy_chunk_rows,
-            as_json) -> None:
+            skip_checks, harbor_user, as_json) -> None:
     """Upgrade the database to Harbor 1.5.2 (or --to), one revision at a time.
 
     Each revision is stamped in alembic_version when done. After any failure or
@@ -73,19 +76,14 @@ def upgrade(settings, target, from_revision, yes, force, no_snapshot, snapshot_d
             raise Aborted("nothing changed: confirmation needed — rerun with --yes to upgrade without a question")
         return click.confirm(f"Upgrade {st.database} from {start} to {end}?", default=False, err=True)
 
-    def before_run(db, st) -> None:
-        if no_snapshot:
-            err("snapshot: skipped (--no-snapshot)")
-            return
-        from ..snapshot import take_snapshot
-
-        path = take_snapshot(db, snapshot_dir, progress=err)
-        err(f"snapshot: {path} (restore with: harbor-migrate restore {path})")
-
+    if no_snapshot:
+        err("snapshot: skipped (--no-snapshot)")
     stop = StopFlag()
     with stop.installed():
-        outcome = api.upgrade(settings, options, from_revision=from_revision, force_clients=force, confirm=confirm,
-                              progress=err, should_stop=stop, before_run=before_run)
+        outcome = api.upgrade(settings, options, from_revision=api.resolve_start(from_revision), force_clients=force,
+                              confirm=confirm, progress=err, should_stop=stop,
+                              skip_checks=tuple(skip_checks), snapshot_dir=None if no_snapshot else snapshot_dir,
+                              harbor_user=harbor_user)
     if as_json:
         emit_json(outcome.to_json())
         return

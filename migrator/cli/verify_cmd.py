@@ -40,16 +40,25 @@ def _secret(file: str | None, env: str, what: str) -> str | None:
 @click.option("--harbor-password-file", type=click.Path(dir_okay=False),
               help="Password file (or HARBOR_MIGRATE_HARBOR_PASSWORD).")
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds per HTTP request.")
+@click.option("--ca-file", type=click.Path(dir_okay=False, exists=True),
+              help="CA certificate(s) to verify the HTTPS endpoints with.")
+@click.option("--insecure", is_flag=True, help="Do not verify HTTPS certificates (test instances only).")
+@click.option("--harbor-db-user", help="The database account Harbor 1.5.2 uses, when it is not the one "
+                                       "verifying (the adminserver section compares it).")
 @click.option("--report", "report_file", type=click.Path(dir_okay=False), help="Also write a Markdown report here.")
 @json_option
 def verify(settings, only, snapshot, with_admiral, adminserver, adminserver_secret_file, registry, registry_user,
-           registry_password_file, harbor, harbor_user, harbor_password_file, timeout, report_file, as_json) -> None:
+           registry_password_file, harbor, harbor_user, harbor_password_file, timeout, ca_file, insecure,
+           harbor_db_user, report_file, as_json) -> None:
     """Check the upgraded database: schema, data (against the snapshot), and the live services.
 
     Exit 0 only when everything checked is consistent.
     """
+    from ..verify.http import configure_tls
+
+    configure_tls(insecure=insecure, ca_file=ca_file)
     report = api.verify(
-        settings, only=tuple(only), snapshot=snapshot, with_admiral=with_admiral,
+        settings, harbor_db_user=harbor_db_user, only=tuple(only), snapshot=snapshot, with_admiral=with_admiral,
         adminserver=adminserver, adminserver_secret=_secret(adminserver_secret_file, "ADMINSERVER_SECRET",
                                                              "adminserver secret"),
         registry=registry, registry_user=registry_user or env_value("REGISTRY_USER"),

@@ -235,7 +235,7 @@ def render_create_declared(decl: TableDecl, engine_clause: str = "") -> str:
 
 
 def render_create(table: Table, charset: str, collation: str, *, indexes: bool = True,
-                  foreign_keys: bool = True, name: str | None = None) -> str:
+                  foreign_keys: bool = True, name: str | None = None, row_format: str = "") -> str:
     """CREATE TABLE with every column stated in full (independent of server defaults)."""
     lines = [f"`{c.name}` {c.definition()}" for c in table.columns]
     for i in table.indexes:
@@ -244,4 +244,4 @@ def render_create(table: Table, charset: str, collation: str, *, indexes: bool =
     if foreign_keys:
         lines += [fk.clause() for fk in table.foreign_keys]
     return (f"CREATE TABLE `{name or table.name}` (\n  " + ",\n  ".join(lines) +
-            f"\n) ENGINE=InnoDB DEFAULT CHARSET={charset} COLLATE={collation}")
+            f"\n) ENGINE=InnoDB DEFAULT CHARSET={charset} COLLATE={collation}{row_format}")

@@ -10,10 +10,12 @@ access_log copy is redone from scratch until its atomic swap.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from typing import Callable, Iterable
 
 from ..db import Database, ServerInfo, quote_ident as q
+from ..errors import MigratorError
 from ..schema.diff import TableChange, converge_table
 from ..schema.model import Schema, Table, render_create
 
@@ -124,7 +126,8 @@ class Converge(Op):
     def sql(self, ctx: StepContext) -> list[str]:
         change = self.change(ctx)
         if change is None:
-            return [render_create(self._want(ctx), ctx.info.db_charset, ctx.info.db_collation)]
+            return [render_create(self._want(ctx), ctx.info.db_charset, ctx.info.db_collation,
+                                  row_format=ctx.info.row_format_clause)]
         return change.statements()
 
     def checks(self, ctx: StepContext) -> list[tuple[str, str]]:
@@ -203,7 +206,8 @@ class DataMove(Op):
                     ctx.db.execute(s)
         finally:
             if before:
-                ctx.db.execute("SET SESSION foreign_key_checks = 1")
+                with contextlib.suppress(MigratorError):  # never hide the error that got us here
+                    ctx.db.execute("SET SESSION foreign_key_checks = 1")
         for s in after:
             ctx.db.execute(s)
 
@@ -287,7 +291,8 @@ class RebuildAccessLog(Op):
             return [f"DROP TABLE IF EXISTS {q(self.OLD)}", f"DROP TABLE IF EXISTS {q(self.NEW)}"]
         want = ctx.target.tables["access_log"]
         charset, collation = self._table_charset(ctx)
-        create = render_create(want, charset, collation, indexes=False, foreign_keys=False, name=self.NEW)
+        create = render_create(want, charset, collation, indexes=False, foreign_keys=False, name=self.NEW,
+                               row_format=ctx.info.row_format_clause)
         secondary = [i for i in want.indexes if not i.primary]
         cols = [c.name for c in want.columns]
         select_cols = ["a." + q(c) if c != "username" else "COALESCE(u.`username`, '')" for c in cols]
@@ -345,8 +350,9 @@ class RebuildAccessLog(Op):
             for s in self.sql(ctx):
                 db.execute(s)
         finally:
-            for s in self.SESSION_OFF:
-                db.execute(s)
+            with contextlib.suppress(MigratorError):  # never hide the error that got us here
+                for s in self.SESSION_OFF:
+                    db.execute(s)
 
     def simulate(self, ctx: StepContext) -> None:
         _set_table(ctx, ctx.target.tables["access_log"])

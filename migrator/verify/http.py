@@ -60,6 +60,15 @@ def normalize_base(url: str) -> str:
     return url.rstrip("/")
 
 
+# TLS for every client of one verify run: set once by ``configure_tls`` (the CLI's
+# --ca-file / --insecure) instead of threading it through each section.
+TLS: dict[str, Any] = {"insecure": False, "ca_file": None}
+
+
+def configure_tls(*, insecure: bool = False, ca_file: str | None = None) -> None:
+    TLS["insecure"], TLS["ca_file"] = insecure, ca_file
+
+
 class HttpClient:
     """GETs against one base URL with timeouts, bounded retries and error mapping.
 
@@ -69,13 +78,14 @@ class HttpClient:
     ``retries`` extra attempts.
     """
 
-    def __init__(self, base_url: str, *, what: str, timeout: float = 10.0, insecure: bool = False,
+    def __init__(self, base_url: str, *, what: str, timeout: float = 10.0, insecure: bool | None = None,
                  retries: int = 3, backoff: float = 0.2, max_backoff: float = 5.0, pool_size: int = 10,
                  auth: tuple[str, str] | None = None, sleep: Callable[[float], None] = time.sleep):
         self.base_url = normalize_base(base_url)
         self.what = what
         self.timeout = float(timeout)
-        self.insecure = insecure
+        self.insecure = TLS["insecure"] if insecure is None else insecure
+        self.ca_file = TLS["ca_file"]
         self.retries = max(0, int(retries))
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -87,7 +97,7 @@ class HttpClient:
         self._lock = threading.Lock()
         self.requests = 0   # every HTTP exchange, retries included
         self.retried = 0
-        if insecure:  # asked for explicitly; one warning per request would drown the report
+        if self.insecure:  # asked for explicitly; one warning per request would drown the report
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
     # -- sessions ------------------------------------------------------------------
@@ -99,7 +109,7 @@ class HttpClient:
             adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=self.pool_size, max_retries=0)
             s.mount("http://", adapter)
             s.mount("https://", adapter)
-            s.verify = not self.insecure
+            s.verify = False if self.insecure else (self.ca_file or True)
             s.headers["User-Agent"] = "harbor-migrate-verify"
             self._local.session = s
             with self._lock:
@@ -149,7 +159,7 @@ class HttpClient:
                                               timeout=(min(self.timeout, 10.0), self.timeout), allow_redirects=True)
             except requests.exceptions.SSLError:
                 raise EndpointUnreachable(
-                    f"TLS handshake with {self.what} at {shown} failed: pass its CA certificate or, "
+                    f"TLS handshake with {self.what} at {shown} failed: pass its CA with --ca-file or, "
                     "for a test instance, --insecure") from None
             except requests.exceptions.ReadTimeout:
                 # Not retried: the server took the request and stalled; retrying multiplies the wait.

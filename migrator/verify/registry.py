@@ -510,7 +510,7 @@ def _reconcile(db, client: RegistryClient, *, sample: int, limit: int) -> list[C
 
 
 def verify_registry(db, url: str, *, username: str | None = None, password: str | None = None,
-                    insecure: bool = False, timeout: float = 10.0, concurrency: int = 8) -> list[Check]:
+                    insecure: bool | None = None, timeout: float = 10.0, concurrency: int = 8) -> list[Check]:
     """Probe the registry at ``url`` and reconcile it with the database; failures come back as Checks."""
     try:
         client = RegistryClient(url, username=username, password=password, insecure=insecure, timeout=timeout,

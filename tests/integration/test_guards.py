@@ -86,3 +86,43 @@ def test_ctrl_c_in_the_cli_exits_130_and_resumes(dbs_off, tmp_path):
     code, out, err2 = run_cli(["upgrade", "--yes", "--no-snapshot", "--dsn", dsn], env={"HARBOR_MIGRATE_STATE_DIR": str(tmp_path)})
     assert code == 0, err2
     assert rows(settings, "SELECT version_num FROM alembic_version") == [("1.5.0",)]
+
+
+def test_resumed_run_points_at_the_first_snapshot(dbs_off, tmp_path):
+    settings = dbs_off.seeded()
+    journal = Journal(settings, directory=tmp_path / "state")
+    snaps = tmp_path / "snaps"
+    calls = {"n": 0}
+
+    def stop_after_three() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 3
+
+    with pytest.raises(Interrupted):
+        api.upgrade(settings, UpgradeOptions(), should_stop=stop_after_three, journal=journal, snapshot_dir=str(snaps))
+    first = list(snaps.glob("*.manifest.json"))
+    assert len(first) == 1 and "0.4.0" in first[0].name
+    lines = []
+    outcome = api.upgrade(settings, UpgradeOptions(), journal=journal, snapshot_dir=str(snaps), progress=lines.append)
+    assert outcome.snapshot == str(first[0])
+    assert list(snaps.glob("*.manifest.json")) == first  # no snapshot of the half-done database
+    assert any("resuming" in line and str(first[0]) in line for line in lines)
+    assert api.verify(settings, snapshot=outcome.snapshot, only=("data",)).ok
+
+
+def test_a_blocked_statement_is_reported_while_it_waits(dbs_off):
+    """A Harbor-like client holding a metadata lock: the upgrade says what it waits for."""
+    settings = dbs_off.seeded()
+    blocker = dbs_off.server.root_connection(settings.database)
+    lines: list[str] = []
+    try:
+        with blocker.cursor() as cur:
+            cur.execute("START TRANSACTION")
+            cur.execute("SELECT COUNT(*) FROM user")  # holds a shared metadata lock until commit
+        import threading
+        threading.Timer(3.0, blocker.commit).start()
+        api.upgrade(settings, UpgradeOptions(watch_interval=0.5), force_clients=True, progress=lines.append)
+    finally:
+        blocker.close()
+    assert any("metadata lock" in line.lower() and line.lstrip().startswith("…") for line in lines), lines
+    assert rows(settings, "SELECT version_num FROM alembic_version") == [("1.5.0",)]

@@ -210,7 +210,7 @@ def test_plan_exits_non_zero_on_a_failing_check(dbs_off):
     with connect(settings) as db:
         db.execute("ALTER TABLE properties ENGINE=MyISAM")
     code, out, err = run_cli(["plan", "--dsn", _dsn(dbs_off.server, settings.database)])
-    assert code == ExitCode.PREFLIGHT_FAILED and "[fail] storage_engine" in out
+    assert code == ExitCode.PREFLIGHT_FAILED and "[fail] storage_engine" in out and "--skip-check storage_engine" in err
     code, out, err = run_cli(["plan", "--skip-check", "storage_engine", "--dsn",
                               _dsn(dbs_off.server, settings.database)])
     assert code == 0 and "overridden" in out

@@ -148,3 +148,16 @@ def test_upgrade_snapshots_first_and_says_where(dbs_off, tmp_path):
     manifests = list(tmp_path.glob("*.manifest.json"))
     assert len(manifests) == 1 and str(manifests[0]) in err
     assert json.loads(manifests[0].read_text())["revision"] == "0.4.0"
+
+
+def test_restore_on_a_server_that_requires_primary_keys(snap, dbs_off):
+    settings, manifest = snap
+    dbs_off.server.admin("SET GLOBAL innodb_force_primary_key = ON")
+    try:
+        with pytest.raises(Exception) as exc:
+            restore_snapshot(manifest, settings, force=True)
+        assert exc.value.exit_code == ExitCode.PREFLIGHT_FAILED and "innodb_force_primary_key" in exc.value.message
+        assert rows(settings, "SELECT version_num FROM alembic_version") == [("0.4.0",)]  # nothing dropped
+    finally:
+        dbs_off.server.admin("SET GLOBAL innodb_force_primary_key = OFF")
+    restore_snapshot(manifest, settings, force=True)

@@ -56,3 +56,28 @@ def test_password_file_and_flag_dsn_wins(tmp_path):
 def test_unreadable_password_file():
     with pytest.raises(UsageError, match="cannot read the password file"):
         resolve_connection({"password_file": "/nonexistent/pw"}, environ={})
+
+
+def test_where_the_server_is_comes_from_one_layer():
+    """A socket from the environment does not survive a --dsn naming a host (and vice versa)."""
+    env = {"HARBOR_MIGRATE_SOCKET": "/run/mysqld.sock", "HARBOR_MIGRATE_PORT": "3307"}
+    s = resolve_connection({"dsn": "mysql://u@db.example.com/registry"}, environ=env)
+    assert (s.host, s.port, s.unix_socket) == ("db.example.com", 3306, None)
+    s = resolve_connection({"socket": "/tmp/other.sock"}, environ={"HARBOR_MIGRATE_HOST": "h", "HARBOR_MIGRATE_PORT": "1"})
+    assert s.unix_socket == "/tmp/other.sock" and s.host == "127.0.0.1"
+    s = resolve_connection({"port": 3310}, environ={"HARBOR_MIGRATE_HOST": "h"})
+    assert (s.host, s.port) == ("h", 3310)  # a lone port refines, it does not move the server
+
+
+def test_config_file_socket_key(tmp_path):
+    cfg = tmp_path / "c.ini"
+    cfg.write_text("[connection]\nsocket = /var/run/mysqld/mysqld.sock\n")
+    assert resolve_connection({}, environ={}, config_file=str(cfg)).unix_socket == "/var/run/mysqld/mysqld.sock"
+
+
+def test_row_format_clause_for_servers_without_a_default_row_format():
+    from migrator.db import row_format_clause
+
+    assert row_format_clause({"innodb_default_row_format": "dynamic"}) == ""  # MySQL 5.7.9+, MariaDB 10.2+
+    assert row_format_clause({"innodb_file_format": "Barracuda", "innodb_large_prefix": "ON"}) == " ROW_FORMAT=DYNAMIC"
+    assert row_format_clause({"innodb_file_format": "Antelope", "innodb_large_prefix": "OFF"}) == ""  # 5.6 default
