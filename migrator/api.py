@@ -35,7 +35,13 @@ def resolve_start(name: str | None) -> str | None:
     """``--from`` accepts revision ids and, like ``--to``, Harbor versions."""
     if not name:
         return None
-    return name if name in MODELS else resolve_target(name)
+    if name in MODELS:
+        return name
+    try:
+        return resolve_target(name)
+    except UnknownVersion:
+        raise UnknownVersion(f"--from {name}: use a revision id ({', '.join(ORDER)}) or a Harbor version "
+                             "(0.5.0, 1.2.2 …)") from None
 
 
 def status(settings: ConnectionSettings) -> Status:
@@ -124,15 +130,24 @@ def _snapshot_or_previous(db: Database, before: Status, directory: str, journal:
                           progress: Progress) -> str | None:
     from .snapshot import take_snapshot
 
+    # Snapshots of runs that did not finish: the first of them is where this upgrade began.
+    unfinished: list[str] = []
+    for e in journal.events():
+        if e.get("event") == "run_done":
+            unfinished = []
+        elif e.get("event") == "snapshot" and e.get("path"):
+            unfinished.append(e["path"])
     if before.state == "dirty":
-        previous = [e.get("path") for e in journal.events() if e.get("event") == "snapshot"]
-        where = previous[-1] if previous else None
+        where = unfinished[0] if unfinished else None
         progress("snapshot: skipped — resuming a half-done upgrade; roll back with the snapshot of the first run"
                  + (f": {where}" if where else " (not in this machine's journal)"))
         return where
-    path = str(take_snapshot(db, directory, progress=progress))
+    path = str(take_snapshot(db, directory, progress=progress).resolve())
     journal({"event": "snapshot", "path": path})
     progress(f"snapshot: {path} (to roll back: harbor-migrate restore {path} --force)")
+    if unfinished:
+        progress(f"note: an earlier run of this upgrade stopped between revisions; to return to where it began, "
+                 f"restore {unfinished[0]} instead")
     return path
 
 

@@ -119,9 +119,10 @@ def run_steps(db: Database, start: str, options: UpgradeOptions, progress: Progr
             except MigratorError as exc:
                 if journal:
                     journal({"event": "op_failed", "revision": step.revision, "op": op.name, "error": exc.message})
-                raise StepFailed(f"step {step.revision} failed at '{op.name}': {exc.message} — the database is "
-                                 "resumable: fix the cause and rerun the same command", exit_code=exc.exit_code
-                                 if exc.exit_code not in (1,) else None) from exc
+                tail = "" if "resumable" in exc.message else (" — the database is resumable: fix the cause and "
+                                                              "rerun the same command")
+                raise StepFailed(f"step {step.revision} failed at '{op.name}': {exc.message}{tail}",
+                                 exit_code=exc.exit_code if exc.exit_code not in (1,) else None) from exc
             seconds = time.monotonic() - t0
             step_result.ops.append(OpResult(op.name, op.kind, seconds, True))
             if journal:

@@ -18,6 +18,7 @@ from .db import Database, quote_ident as q
 from .errors import ExitCode, MigratorError
 from .guards import SNAPSHOT_PRIVILEGES, UPGRADE_PRIVILEGES, granted_privileges, other_clients
 from .schema.model import Schema
+from .snapshot import human_size
 from .status import Status as DbStatus
 
 ZERO = "0000-00-00 00:00:00"
@@ -278,34 +279,30 @@ def _datadir_free(db: Database) -> int | None:
     return None
 
 
-def _size(n: int) -> str:
-    return f"{n >> 20} MiB" if n >= (1 << 20) else f"{max(n >> 10, 1)} KiB"
-
-
 def check_free_space(db: Database, st, live, snapshot_dir: str | None = ".") -> Check:
     sizes = dict(db.query("SELECT TABLE_NAME, DATA_LENGTH + INDEX_LENGTH FROM information_schema.TABLES "
                           "WHERE TABLE_SCHEMA = %s", (db.name,)))
     total = sum(int(v or 0) for v in sizes.values())
     biggest = max((int(v or 0) for v in sizes.values()), default=0)
     snapshot_need = total // 3
-    details = [f"database {_size(total)}; largest table {_size(biggest)} (access_log is copied once: "
+    details = [f"database {human_size(total)}; largest table {human_size(biggest)} (access_log is copied once: "
                f"the server needs about that much free)"]
     local_free = shutil.disk_usage(snapshot_dir if snapshot_dir and os.path.isdir(snapshot_dir) else ".").free
     if snapshot_dir is None:
         local_free = snapshot_need = 0  # --no-snapshot
     if local_free < snapshot_need:
-        return _fail("free_space", f"{snapshot_dir} has {_size(local_free)} free, the snapshot needs about "
-                                   f"{_size(snapshot_need)}", details, exit_code=ExitCode.NO_SPACE)
+        return _fail("free_space", f"{snapshot_dir} has {human_size(local_free)} free, the snapshot needs about "
+                                   f"{human_size(snapshot_need)}", details, exit_code=ExitCode.NO_SPACE)
     server_free = _datadir_free(db)
     if server_free is None:
-        return _warn("free_space", f"snapshot: {_size(local_free)} free, enough; the server's disk cannot be seen "
-                                   f"from here: make sure it has {_size(int(biggest * 1.2))} free", details)
+        return _warn("free_space", f"snapshot: {human_size(local_free)} free, enough; the server's disk cannot be seen "
+                                   f"from here: make sure it has {human_size(int(biggest * 1.2))} free", details)
     if server_free < biggest * 1.2:
-        return _fail("free_space", f"the server's data directory has {_size(server_free)} free; rebuilding the "
-                                   f"largest table needs about {_size(int(biggest * 1.2))}",
+        return _fail("free_space", f"the server's data directory has {human_size(server_free)} free; rebuilding the "
+                                   f"largest table needs about {human_size(int(biggest * 1.2))}",
                      details, exit_code=ExitCode.NO_SPACE)
-    return _ok("free_space", f"snapshot: {_size(local_free)} free; server: {_size(server_free)} free "
-                             f"(needs about {_size(int(biggest * 1.2))})")
+    return _ok("free_space", f"snapshot: {human_size(local_free)} free; server: {human_size(server_free)} free "
+                             f"(needs about {human_size(int(biggest * 1.2))})")
 
 
 def check_harbor_account(db: Database, st, live, harbor_user: str | None = None) -> Check:

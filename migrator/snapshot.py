@@ -75,21 +75,61 @@ def row_expression(columns: list[tuple[str, str]]) -> str:
     return "CAST(CONCAT('(', " + ", ',', ".join(parts) + ", ')') AS BINARY)"
 
 
-def _row_lines(db: Database, table: str) -> Iterator[bytes]:
+CHUNK_BYTES = 512 * 1024  # one chunk of rows from the server: well under any max_allowed_packet
+
+
+def _row_chunks(db: Database, table: str) -> Iterator[tuple[int, bytes]]:
+    """(rows, b"row\nrow\n…row") in primary-key order, a chunk per round trip.
+
+    The server renders and joins the rows (GROUP_CONCAT over a key window), so
+    Python handles a few hundred blobs instead of a million tuples. Tables without
+    a single integer key (small in Harbor) come row by row.
+    """
     columns = _columns(db, table)
-    sql = f"SELECT {row_expression(columns)} FROM {q(table)} ORDER BY {_order_by(db, table, columns)}"
-    for (line,) in db.stream(sql, batch=20000):
-        yield line
+    expr = row_expression(columns)
+    order = _order_by(db, table, columns)
+    pk = [c for c in order.split(", ")]
+    types = dict(columns)
+    key = pk[0].strip("`") if len(pk) == 1 else None
+    if key is None or types.get(key, "").lower() not in ("int", "bigint", "mediumint", "smallint", "tinyint"):
+        rows: list[bytes] = []
+        for (line,) in db.stream(f"SELECT {expr} FROM {q(table)} ORDER BY {order}", batch=20000):
+            rows.append(line)
+            if len(rows) >= 5000:
+                yield len(rows), b"\n".join(rows)
+                rows = []
+        if rows:
+            yield len(rows), b"\n".join(rows)
+        return
+    lo, hi, n, avg = db.query(f"SELECT MIN({q(key)}), MAX({q(key)}), COUNT(*), AVG(LENGTH({expr})) FROM {q(table)}")[0]
+    if not n:
+        return
+    density = n / max(int(hi) - int(lo) + 1, 1)
+    window = max(1, int(CHUNK_BYTES / max(float(avg or 100), 1.0) / max(density, 1e-6)))
+    db.execute("SET SESSION group_concat_max_len = 1073741824")
+    start = int(lo) - 1
+    while start < int(hi):
+        end = start + window
+        count, blob = db.query(f"SELECT COUNT(*), GROUP_CONCAT({expr} ORDER BY {q(key)} SEPARATOR '\\n') "
+                               f"FROM {q(table)} WHERE {q(key)} > {start} AND {q(key)} <= {end}")[0]
+        if count:
+            yield int(count), blob
+        start = end
+
+
+def _row_lines(db: Database, table: str) -> Iterator[bytes]:
+    for _, blob in _row_chunks(db, table):
+        yield from blob.split(b"\n")
 
 
 def table_checksum(db: Database, table: str) -> tuple[int, str]:
     """(rows, sha256) of a live table, comparable with a snapshot's manifest."""
     digest = hashlib.sha256()
     rows = 0
-    for line in _row_lines(db, table):
-        digest.update(line)
+    for n, blob in _row_chunks(db, table):
+        digest.update(blob)
         digest.update(b"\n")
-        rows += 1
+        rows += n
     return rows, digest.hexdigest()
 
 
@@ -177,6 +217,10 @@ class _HashingFile:
         self.fh.flush()
 
 
+def human_size(n: int) -> str:
+    return f"{n >> 20} MiB" if n >= (1 << 20) else f"{max(n >> 10, 1)} KiB"
+
+
 def _estimated_bytes(db: Database) -> int:
     return int(db.scalar("SELECT COALESCE(SUM(DATA_LENGTH), 0) FROM information_schema.TABLES "
                          "WHERE TABLE_SCHEMA = %s", (db.name,)) or 0)
@@ -192,7 +236,7 @@ def take_snapshot(db: Database, directory: str | os.PathLike, *, name: str | Non
     need = _estimated_bytes(db) // 3  # compressed text of InnoDB pages: a generous bound
     free = shutil.disk_usage(directory).free
     if free < need:
-        raise NoSpace(f"{directory} has {free >> 20} MiB free, the snapshot needs about {need >> 20} MiB: "
+        raise NoSpace(f"{directory} has {human_size(free)} free, the snapshot needs about {human_size(need)}: "
                       "free space or choose another directory")
     declared = read_declared(db) if db.has_table("alembic_version") else None
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -221,22 +265,11 @@ def take_snapshot(db: Database, directory: str | os.PathLike, *, name: str | Non
                     digest = hashlib.sha256()
                     rows = 0
                     head = f"INSERT INTO {q(table)} VALUES\n".encode()
-                    batch = 0
-                    for line in _row_lines(db, table):
-                        digest.update(line)
+                    for n, blob in _row_chunks(db, table):
+                        digest.update(blob)
                         digest.update(b"\n")
-                        if batch == 0:
-                            out.write(head)
-                        else:
-                            out.write(b",\n")
-                        out.write(line)
-                        batch += len(line) + 2
-                        rows += 1
-                        if batch >= BATCH_BYTES:
-                            out.write(b";\n")
-                            batch = 0
-                    if batch:
-                        out.write(b";\n")
+                        rows += n
+                        out.write(head + blob.replace(b"\n", b",\n") + b";\n")
                     tables_meta.append({"name": table, "ddl": ddl, "rows": rows, "sha256": digest.hexdigest()})
                     progress(f"  snapshot {table}: {rows} rows")
                 entities = _entities(db, declared)
@@ -310,32 +343,37 @@ def load_manifest(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def _statements(dump: pathlib.Path) -> Iterator[tuple[str, Any]]:
-    """Parse a dump we wrote: ('sql', text) for DDL/SET, ('rows', (table, [lines])) for INSERT batches."""
+    """Parse a dump we wrote, a megabyte at a time: ('sql', text) for DDL and SET,
+    ('rows', (table, body)) for each INSERT, ``body`` being its VALUES list
+    (``row,\\nrow,\\n…row``). Values never hold a raw newline (the snapshot escapes
+    them), so a statement ends at the first ``;\\n``: all the scanning is bytes.find.
+    """
+    head = b"INSERT INTO `"
     try:
         with gzip.open(dump, "rb") as fh:
-            pending: list[bytes] = []
-            table: str | None = None
-            rows: list[bytes] | None = None
-            for raw in fh:
-                line = raw.rstrip(b"\n")
-                if rows is not None:
-                    end = line.endswith(b";")
-                    rows.append(line[:-1] if (end or line.endswith(b",")) else line)
-                    if end:
-                        yield "rows", (table, rows)
-                        rows = None
+            buf = b""
+            eof = False
+            while True:
+                end = buf.find(b";\n")
+                if end < 0:
+                    if eof:
+                        break
+                    block = fh.read(1 << 20)
+                    if not block:
+                        eof = True
+                    buf += block
                     continue
-                if line.startswith(b"INSERT INTO "):
-                    table = line[len(b"INSERT INTO `"):line.index(b"` VALUES")].decode().replace("``", "`")
-                    rows = []
+                statement, buf = buf[:end], buf[end + 2:]
+                stmt = statement.lstrip(b"\n")
+                if stmt.startswith(head):
+                    nl = stmt.index(b"\n")
+                    table = stmt[len(head):stmt.index(b"` VALUES")].decode().replace("``", "`")
+                    yield "rows", (table, stmt[nl + 1:])
                     continue
-                if not line or line.startswith(b"-- "):
-                    continue
-                pending.append(line)
-                if line.endswith(b";"):
-                    yield "sql", b"\n".join(pending)[:-1].decode("utf-8")
-                    pending = []
-            if rows is not None or pending:
+                text = b"\n".join(ln for ln in statement.split(b"\n") if ln and not ln.startswith(b"-- "))
+                if text:
+                    yield "sql", text.decode("utf-8")
+            if buf.strip(b"\n") and any(not ln.startswith(b"-- ") for ln in buf.strip(b"\n").split(b"\n")):
                 raise SnapshotInvalid(f"{dump} is truncated (ends inside a statement)")
     except (EOFError, OSError, zlib.error) as exc:
         if isinstance(exc, OSError) and not isinstance(exc, gzip.BadGzipFile) and exc.errno:
@@ -343,10 +381,13 @@ def _statements(dump: pathlib.Path) -> Iterator[tuple[str, Any]]:
         raise SnapshotInvalid(f"{dump} is corrupt or truncated ({exc}): take a new snapshot") from None
 
 
-def verify_snapshot(path: str | os.PathLike) -> dict[str, Any]:
-    """Check a snapshot against its manifest: dump hash, per-table counts and row checksums."""
-    manifest = load_manifest(path)
-    dump, _ = snapshot_paths(path)
+def _rows_digest_input(body: bytes) -> tuple[bytes, int]:
+    """The bytes a table's checksum covers ("row\\n" per row) and the row count, from a VALUES list."""
+    text = body.replace(b",\n", b"\n") + b"\n"
+    return text, text.count(b"\n")
+
+
+def _check_dump_hash(dump: pathlib.Path, manifest: dict[str, Any]) -> None:
     if not dump.exists():
         raise SnapshotInvalid(f"the dump {dump} is missing")
     sha = hashlib.sha256()
@@ -356,16 +397,9 @@ def verify_snapshot(path: str | os.PathLike) -> dict[str, Any]:
     if sha.hexdigest() != manifest["dump"]["sha256"]:
         raise SnapshotInvalid(f"{dump} does not match its manifest (SHA-256 differs): the file is corrupt or "
                               "was changed")
-    digests: dict[str, Any] = {}
-    counts: dict[str, int] = {}
-    for kind, payload in _statements(dump):
-        if kind == "rows":
-            table, lines = payload
-            d = digests.setdefault(table, hashlib.sha256())
-            for line in lines:
-                d.update(line)
-                d.update(b"\n")
-            counts[table] = counts.get(table, 0) + len(lines)
+
+
+def _compare_rows(manifest: dict[str, Any], digests: dict[str, Any], counts: dict[str, int], what: str) -> None:
     problems = []
     for t in manifest["tables"]:
         got_rows = counts.get(t["name"], 0)
@@ -373,7 +407,23 @@ def verify_snapshot(path: str | os.PathLike) -> dict[str, Any]:
         if got_rows != t["rows"] or got_sha != t["sha256"]:
             problems.append(f"{t['name']} ({got_rows} rows, manifest {t['rows']})")
     if problems:
-        raise SnapshotInvalid("snapshot rows differ from the manifest: " + ", ".join(problems))
+        raise SnapshotInvalid(f"{what} differ from the manifest: " + ", ".join(problems))
+
+
+def verify_snapshot(path: str | os.PathLike) -> dict[str, Any]:
+    """Check a snapshot against its manifest: dump hash, per-table counts and row checksums."""
+    manifest = load_manifest(path)
+    dump, _ = snapshot_paths(path)
+    _check_dump_hash(dump, manifest)
+    digests: dict[str, Any] = {}
+    counts: dict[str, int] = {}
+    for kind, payload in _statements(dump):
+        if kind == "rows":
+            table, body = payload
+            text, n = _rows_digest_input(body)
+            digests.setdefault(table, hashlib.sha256()).update(text)
+            counts[table] = counts.get(table, 0) + n
+    _compare_rows(manifest, digests, counts, "snapshot rows")
     return manifest
 
 
@@ -405,8 +455,13 @@ def restore_snapshot(path: str | os.PathLike, target: ConnectionSettings, *, for
     """Load a snapshot into ``target`` (created if missing) and check it against the manifest."""
     from .db import connect, translate_error
 
-    manifest = verify_snapshot(path)
+    # The file hash first (corruption or truncation stops us before anything is dropped);
+    # the rows' checksums are computed during the load itself, and on the server after it.
+    manifest = load_manifest(path)
     dump, _ = snapshot_paths(path)
+    _check_dump_hash(dump, manifest)
+    with connect(target.with_database("")) as server_db:  # before anything, even CREATE DATABASE
+        _allow_tables_without_primary_key(server_db, manifest)
     server = target.with_database("")
     try:
         conn = pymysql.connect(**{**server.pymysql_kwargs(), "database": None})
@@ -425,7 +480,7 @@ def restore_snapshot(path: str | os.PathLike, target: ConnectionSettings, *, for
     finally:
         conn.close()
     with connect(target) as db:
-        _allow_tables_without_primary_key(db, manifest)
+        _allow_tables_without_primary_key(db, manifest)  # again: the session setting is per connection
         existing = db.table_names()
         if existing and not force:
             raise TargetNotEmpty(f"database {target.database!r} on {target.describe()} holds {len(existing)} "
@@ -435,21 +490,26 @@ def restore_snapshot(path: str | os.PathLike, target: ConnectionSettings, *, for
         for t in existing:
             db.execute(f"DROP TABLE {q(t)}")
         current = None
+        digests: dict[str, Any] = {}
+        counts: dict[str, int] = {}
         for kind, payload in _statements(dump):
             if kind == "sql":
                 if payload.upper().startswith(("SET NAMES", "SET SQL_MODE", "SET TIME_ZONE")):
                     continue  # the session is already set up like this (and strict)
                 db.execute(payload)
                 continue
-            table, lines = payload
+            table, body = payload
             if table != current:
                 if current is not None:
                     db.execute("COMMIT")
                     progress(f"  restored {current}")
                 db.execute("START TRANSACTION")  # one per table: bulk load into an empty table
                 current = table
+            text, n = _rows_digest_input(body)
+            digests.setdefault(table, hashlib.sha256()).update(text)
+            counts[table] = counts.get(table, 0) + n
             try:
-                db.conn.query(b"INSERT INTO " + q(table).encode() + b" VALUES\n" + b",\n".join(lines))
+                db.conn.query(b"INSERT INTO " + q(table).encode() + b" VALUES\n" + body)
             except pymysql.err.MySQLError as exc:
                 raise translate_error(exc, target) from None
         if current is not None:
@@ -457,6 +517,7 @@ def restore_snapshot(path: str | os.PathLike, target: ConnectionSettings, *, for
             progress(f"  restored {current}")
         db.execute("SET SESSION unique_checks = 1")
         db.execute("SET SESSION foreign_key_checks = 1")
+        _compare_rows(manifest, digests, counts, "the snapshot's rows")
         problems = []
         for t in manifest["tables"]:
             rows, sha = table_checksum(db, t["name"])

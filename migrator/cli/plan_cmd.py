@@ -32,7 +32,8 @@ def plan(settings, target, from_revision, as_sql, snapshot_dir, harbor_user, ski
     the rows it touches and its estimated duration; then the expected downtime.
     Exits non-zero when a check fails.
     """
-    report = api.plan(settings, api.resolve_target(target), from_revision=from_revision, snapshot_dir=snapshot_dir,
+    report = api.plan(settings, api.resolve_target(target), from_revision=api.resolve_start(from_revision),
+                      snapshot_dir=snapshot_dir,
                       harbor_user=harbor_user, skip_checks=tuple(skip_checks), calibrate=not no_calibrate)
     if as_json:
         emit_json(report.to_json())
