@@ -310,8 +310,11 @@ class RebuildAccessLog(Op):
         else:
             statements.append(f"{insert}\nORDER BY a.`log_id`")
         auto = self._auto_increment(ctx)
+        # In place: building an index never copies rows, on MySQL 5.6 as on newer servers (and a
+        # session asking for COPY ALTERs, to imitate 5.6's column changes, must not make it one).
         statements.append(f"ALTER TABLE {q(self.NEW)} " + ", ".join(
-            ["ADD " + i.clause() for i in secondary] + ([f"AUTO_INCREMENT = {auto}"] if auto else [])))
+            ["ADD " + i.clause() for i in secondary] + ([f"AUTO_INCREMENT = {auto}"] if auto else [])
+            + ["ALGORITHM=INPLACE"]))
         statements.append(f"RENAME TABLE `access_log` TO {q(self.OLD)}, {q(self.NEW)} TO `access_log`")
         statements.append(f"DROP TABLE {q(self.OLD)}")
         return statements
