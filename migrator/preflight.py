@@ -78,21 +78,46 @@ def check_privileges(db: Database, st, live) -> Check:
                needed=list(UPGRADE_PRIVILEGES) + list(SNAPSHOT_PRIVILEGES[:1]))
 
 
-_zero_cache: dict[int, list[str]] = {}
+def _cache(db: Database) -> dict:
+    """Per-connection memo for the scans two checks share (on the object: ids get reused)."""
+    if not hasattr(db, "_preflight_cache"):
+        db._preflight_cache = {}  # type: ignore[attr-defined]
+    return db._preflight_cache  # type: ignore[attr-defined]
+
+
+def _log_stats(db: Database, live: Schema) -> tuple[int, int]:
+    """(zero op_time rows, rows of users that no longer exist) of access_log, in one scan:
+    it is the table with millions of rows, and two checks want to know."""
+    if "log" in _cache(db):
+        return _cache(db)["log"]
+    log = live.table("access_log")
+    if log is None or log.column("op_time") is None:
+        stats = (0, 0)
+    elif log.column("user_id") is not None and live.table("user") is not None:
+        row = db.query(f"SELECT COALESCE(SUM(a.op_time = '{ZERO}'), 0), COALESCE(SUM(u.user_id IS NULL), 0) "
+                       "FROM access_log a LEFT JOIN user u ON u.user_id = a.user_id")[0]
+        stats = (int(row[0]), int(row[1]))
+    else:
+        stats = (int(db.scalar(f"SELECT COUNT(*) FROM access_log WHERE op_time = '{ZERO}'") or 0), 0)
+    _cache(db)["log"] = stats
+    return stats
 
 
 def _zero_date_columns(db: Database, live: Schema) -> list[str]:
     """Columns holding zero dates (counted once per connection: two checks ask)."""
-    if id(db) in _zero_cache:
-        return _zero_cache[id(db)]
+    if "zero" in _cache(db):
+        return _cache(db)["zero"]
     found = []
     for table in live.tables.values():
         for c in table.columns:
             if c.type in ("timestamp", "datetime"):
-                n = db.scalar(f"SELECT COUNT(*) FROM {q(table.name)} WHERE {q(c.name)} = '{ZERO}'")
+                if (table.name, c.name) == ("access_log", "op_time"):
+                    n = _log_stats(db, live)[0]
+                else:
+                    n = db.scalar(f"SELECT COUNT(*) FROM {q(table.name)} WHERE {q(c.name)} = '{ZERO}'")
                 if n:
                     found.append(f"{table.name}.{c.name}: {n} zero date(s)")
-    _zero_cache[id(db)] = found
+    _cache(db)["zero"] = found
     return found
 
 
@@ -224,8 +249,7 @@ def check_data(db: Database, st: DbStatus | None, live: Schema) -> Check:
                            "on them: delete them (or mark them deleted) before or after the upgrade")
     log = live.table("access_log")
     if log and log.column("user_id") is not None:
-        n = _count(db, "SELECT COUNT(*) FROM access_log a LEFT JOIN user u ON u.user_id = a.user_id "
-                       "WHERE u.user_id IS NULL")
+        n = _log_stats(db, live)[1]
         if n:
             details.append(f"{n} access_log row(s) of users that no longer exist: they keep username '' (as in Harbor)")
     problems = []
