@@ -236,9 +236,12 @@ def converge_table(live: Table, want: Table, renames: Mapping[str, str] | None =
                     f"HAVING COUNT(*) > 1) d"))
         if i.primary:
             change.rebuilds = True
-    primary_adds = [c for c in add_clauses if c.startswith("ADD PRIMARY KEY")]
-    change.clauses = drop_clauses + column_clauses + primary_adds
-    change.index_adds = [c for c in add_clauses if not c.startswith("ADD PRIMARY KEY")]
+    # Index additions get their own statement (see TableChange.statements) unless this one
+    # drops an index: a foreign key may need the new index in the same statement (error 1553).
+    separate = not any(c.startswith("DROP INDEX") for c in drop_clauses)
+    keep = [c for c in add_clauses if c.startswith("ADD PRIMARY KEY") or not separate]
+    change.clauses = drop_clauses + column_clauses + keep
+    change.index_adds = [c for c in add_clauses if c not in keep]
     if not change.clauses and change.index_adds:
         change.clauses, change.index_adds = change.index_adds, []  # nothing else: one plain statement
     return change
