@@ -12,6 +12,7 @@ from .model import SchemaDecl, TableDecl
 
 
 from .declare import STAMPS, c, fk, flag, ident, ix, pk, ts, ts_created, ts_updated, uq  # noqa: F401
+from .revisions_early import PROJECT_MEMBER as EARLY_PROJECT_MEMBER
 
 
 # ---------------------------------------------------------------------------
@@ -41,14 +42,8 @@ def _project(name_type: str, with_public: bool) -> TableDecl:
                      (fk("project_ibfk_1", "owner_id", "user", "user_id"),))
 
 
-_PROJECT_MEMBER_OLD = TableDecl("project_member", (
-    c("project_id", "int", not_null=True), c("user_id", "int", not_null=True), c("role", "int", not_null=True),
-    ts("creation_time"), ts("update_time"),
-), (pk("project_id", "user_id"), ix("role"), ix("user_id")), (
-    fk("project_member_ibfk_1", "role", "role", "role_id"),
-    fk("project_member_ibfk_2", "project_id", "project", "project_id"),
-    fk("project_member_ibfk_3", "user_id", "user", "user_id"),
-))
+# Harbor 0.1.1 to 1.4.x: members keyed by (project, user), as 0.1.1 created them.
+_PROJECT_MEMBER_OLD = EARLY_PROJECT_MEMBER
 
 _LOG_TAIL = (c("project_id", "int", not_null=True), c("repo_name", "varchar(256)"), c("repo_tag", "varchar(128)"),
              c("GUID", "varchar(64)"), c("operation", "varchar(20)", not_null=True), ts("op_time"))
@@ -199,7 +194,7 @@ REV_1_5_0 = REV_1_4_0.replace("1.5.0", put=[
     PROJECT_MEMBER, USER_GROUP, _job(True), _scan_job(True), HARBOR_LABEL, HARBOR_RESOURCE_LABEL,
 ])
 
-from .revisions_early import REV_0_1_0, REV_0_1_1, REV_0_3_0  # noqa: E402
+from .revisions_early import REV_0_1_0, REV_0_1_1, REV_0_3_0  # noqa: E402  (after the shared tables above)
 
 MODELS: dict[str, SchemaDecl] = {m.revision: m for m in (REV_0_1_0, REV_0_1_1, REV_0_3_0, REV_0_4_0, REV_1_2_0,
                                                          REV_1_3_0, REV_1_4_0, REV_1_5_0)}

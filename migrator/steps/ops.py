@@ -82,14 +82,18 @@ class Op:
 
     def run(self, ctx: StepContext) -> None:
         assert ctx.db is not None
-        statements = self.sql(ctx)
-        if self.transactional:
-            with ctx.db.transaction():
-                for s in statements:
-                    ctx.db.execute(s)
-        else:
+        execute_all(ctx.db, self.sql(ctx), self.transactional)
+
+
+def execute_all(db: Database, statements: list[str], transactional: bool) -> None:
+    """Run statements in order, in one transaction when asked (a rollback leaves nothing half-moved)."""
+    if transactional:
+        with db.transaction():
             for s in statements:
-                ctx.db.execute(s)
+                db.execute(s)
+    else:
+        for s in statements:
+            db.execute(s)
 
 
 def _set_table(ctx: StepContext, table: Table) -> None:
@@ -195,15 +199,8 @@ class DataMove(Op):
         before, after = self._session()
         for s in self._counter_resets() + before:
             ctx.db.execute(s)
-        statements = self._statements(ctx)
         try:
-            if self.transactional:
-                with ctx.db.transaction():
-                    for s in statements:
-                        ctx.db.execute(s)
-            else:
-                for s in statements:
-                    ctx.db.execute(s)
+            execute_all(ctx.db, self._statements(ctx), self.transactional)
         finally:
             if before:
                 with contextlib.suppress(MigratorError):  # never hide the error that got us here
