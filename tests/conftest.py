@@ -126,3 +126,14 @@ def load_reference_sql(server: LocalServer, database: str, path: pathlib.Path) -
     client = "mariadb" if find_binary(["mariadb"]) else "mysql"
     subprocess.run([client, f"--socket={server.socket}", "-uroot", "--default-character-set=utf8mb4", database],
                    input=sql, text=True, check=True, capture_output=True)
+
+
+@pytest.fixture
+def tiny_dir(tmp_path):
+    """A 64 KiB tmpfs, for the no-space cases (skips where mounting is not allowed)."""
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)]).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    yield mnt
+    subprocess.run(["umount", str(mnt)])
