@@ -310,7 +310,7 @@ def verify(settings: ConnectionSettings, *, only: tuple[str, ...] = (), snapshot
            timeout: float = 10.0, harbor_db_user: str | None = None) -> VerifyReport:
     """Every requested section; a section whose endpoint is not given is skipped with a note."""
     from .checks import Check, Status
-    from .snapshot import load_manifest
+    from .snapshot import load_manifest, snapshot_paths
     from .verify.database import verify_data, verify_schema
 
     unknown = [s for s in only if s not in SECTIONS]
@@ -326,7 +326,8 @@ def verify(settings: ConnectionSettings, *, only: tuple[str, ...] = (), snapshot
             sections["schema"] = [verify_schema(db)]
         if "data" in wanted:
             manifest = load_manifest(snapshot) if snapshot else None
-            sections["data"] = verify_data(db, manifest, with_admiral=with_admiral)
+            sections["data"] = verify_data(db, manifest, with_admiral=with_admiral,
+                                           dump=snapshot_paths(snapshot)[0] if snapshot else None)
         if "adminserver" in wanted:
             if adminserver:
                 from .verify.adminserver import verify_adminserver

@@ -12,12 +12,12 @@ from .render import emit_json, err
 @click.group("snapshot", invoke_without_command=True)
 @connection_options
 @click.option("--dir", "directory", type=click.Path(file_okay=False), default=".", show_default=True,
-              help="Directory for NAME.sql.gz and NAME.manifest.json (the files are created 0600).")
+              help="Directory for NAME.sql.zst and NAME.manifest.json (the files are created 0600).")
 @click.option("--name", help="Base name of the snapshot files (default DB-REVISION-UTCTIME).")
 @json_option
 @click.pass_context
 def snapshot(ctx, settings, directory, name, as_json) -> None:
-    """Take a consistent, checksummed snapshot of the database (reads only).
+    """Take a consistent, checksummed snapshot of the database (reads only; writers wait a moment).
 
     `snapshot verify FILE` checks a snapshot against its manifest.
     """
@@ -35,7 +35,7 @@ def snapshot(ctx, settings, directory, name, as_json) -> None:
 @click.argument("file", type=click.Path())
 @json_option
 def snapshot_verify(file, as_json) -> None:
-    """Check FILE (the dump or the manifest) against the manifest: hash, row counts, row checksums."""
+    """Check FILE (the dump or the manifest) against the manifest: the file's hash, each table's rows."""
     manifest = verify_snapshot(file)
     if as_json:
         emit_json({"ok": True, "revision": manifest["revision"], "tables": len(manifest["tables"]),

@@ -1,19 +1,20 @@
 """Verify the database itself: its schema, and its data against the pre-upgrade snapshot.
 
 Data is compared through *projections*: for each thing Harbor users care about
-(users, projects and their public flag, members, repositories, the audit log,
-replication targets, policies with their trigger kind, immediate triggers,
-jobs, properties) a query that yields the same rows before and after the
-upgrade, whatever the revision (project.public at 0.4.0 is the 'public'
-metadata row at 1.5.0; access_log.user_id joined to user is access_log.username).
-The snapshot stores the projection hashes (per key, or per 10,000 log ids for
-the audit log); ``verify`` recomputes them live and lists every key that
-differs. Without a manifest, the invariants that need none are checked.
+(users, projects and their public flag, members, repositories, replication
+targets, policies with their trigger kind, immediate triggers, jobs, properties)
+a query that yields the same rows before and after the upgrade, whatever the
+revision (project.public at 0.4.0 is the 'public' metadata row at 1.5.0). The
+snapshot stores the projection hashes per key; ``verify`` recomputes them live
+and lists every key that differs. The audit log, the one big table, is compared
+row by row with the snapshot's dump instead (``audit_log``). Without a snapshot,
+the invariants that need none are checked.
 """
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Iterator
+import pathlib
+from typing import Any
 
 from ..checks import Check, Status
 from ..db import Database
@@ -22,9 +23,9 @@ from ..schema.diff import compare
 from ..schema.expected import expected, harbor_tables, is_own_table
 from ..schema.introspect import introspect
 from ..schema.revisions import HEAD, MODELS
+from .audit_log import compare_audit_log
 
 ORDER = list(MODELS)
-LOG_BUCKET = 10_000
 
 
 def _at_least(revision: str, than: str) -> bool:
@@ -54,13 +55,6 @@ def projections(revision: str, with_admiral: bool = False) -> dict[str, str]:
                         "FROM project_member ORDER BY project_id, user_id")
     p["repositories"] = (f"SELECT repository_id, {_q('repository_id', 'name', 'project_id', 'description', 'pull_count', 'star_count', 'creation_time', 'update_time')} "
                          "FROM repository ORDER BY repository_id")
-    log_cols = ("a.log_id", "a.project_id", "a.repo_name", "a.repo_tag", "a.GUID", "a.operation", "a.op_time")
-    if _at_least(revision, "1.2.0"):
-        p["access_log"] = f"SELECT a.log_id AS k, {_q(*log_cols, 'a.username')} AS l FROM access_log a"
-    else:
-        old_row = _q(*log_cols, "COALESCE(u.username, '')")
-        p["access_log"] = (f"SELECT a.log_id AS k, {old_row} AS l "
-                           "FROM access_log a LEFT JOIN user u ON u.user_id = a.user_id")
     p["replication_targets"] = (f"SELECT id, {_q('id', 'name', 'url', 'username', 'password', 'target_type', 'creation_time', 'update_time')} "
                                 "FROM replication_target ORDER BY id")
     if _at_least(revision, "1.4.0"):
@@ -89,75 +83,33 @@ def _short(line: Any) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def _log_fingerprint(db: Database, sql: str) -> dict[str, Any]:
-    """The audit log hashed by the server, per bucket of 10,000 ids: millions of rows, a few
-    hundred results (no row travels to the client)."""
-    db.execute("SET SESSION group_concat_max_len = 1073741824")
+def _fingerprint(db: Database, sql: str) -> dict[str, Any]:
     total = hashlib.sha256()
-    rows = 0
-    buckets: dict[str, Any] = {}
-    for bucket, n, digest in db.query(
-            f"SELECT FLOOR(x.k / {LOG_BUCKET}), COUNT(*), MD5(GROUP_CONCAT(MD5(x.l) ORDER BY x.k SEPARATOR '')) "
-            f"FROM ({sql}) x GROUP BY 1 ORDER BY 1"):
-        h = str(digest)[:16]
-        total.update(h.encode())
-        rows += int(n)
-        buckets[str(int(bucket))] = [int(n), h]
-    return {"rows": rows, "sha256": total.hexdigest(), "buckets": buckets}
-
-
-def _fingerprint(db: Database, entity: str, sql: str) -> dict[str, Any]:
-    if entity == "access_log":
-        return _log_fingerprint(db, sql)
-    total = hashlib.sha256()
-    rows = 0
     keys: dict[str, str] = {}
-    buckets: dict[str, Any] = {}
     for key, line in db.stream(sql, batch=20000):
         h = _short(line)
         total.update(h.encode())
-        rows += 1
-        if entity == "access_log":
-            b = str(int(key) // LOG_BUCKET)
-            bucket = buckets.setdefault(b, [0, hashlib.sha256()])
-            bucket[0] += 1
-            bucket[1].update(h.encode())
-        else:
-            keys[str(key)] = h
-    out: dict[str, Any] = {"rows": rows, "sha256": total.hexdigest()}
-    if entity == "access_log":
-        out["buckets"] = {b: [n, d.hexdigest()[:16]] for b, (n, d) in buckets.items()}
-    else:
-        out["keys"] = keys
-    return out
+        keys[str(key)] = h
+    return {"rows": len(keys), "sha256": total.hexdigest(), "keys": keys}
 
 
 def entity_fingerprints(db: Database, revision: str, with_admiral: bool = False) -> dict[str, Any]:
     """Projection hashes of a database at ``revision`` (stored in snapshot manifests)."""
-    return {name: _fingerprint(db, name, sql) for name, sql in projections(revision, with_admiral).items()}
+    return {name: _fingerprint(db, sql) for name, sql in projections(revision, with_admiral).items()}
 
 
 def _diff_entity(name: str, before: dict[str, Any], now: dict[str, Any]) -> list[str]:
     if before["sha256"] == now["sha256"] and before["rows"] == now["rows"]:
         return []
     out = []
-    if "keys" in before:
-        old, new = before["keys"], now.get("keys", {})
-        missing = [k for k in old if k not in new]
-        extra = [k for k in new if k not in old]
-        changed = [k for k in old if k in new and old[k] != new[k]]
-        for label, keys in (("missing", missing), ("new", extra), ("changed", changed)):
-            if keys:
-                shown = ", ".join(keys[:20]) + (f" … (+{len(keys) - 20})" if len(keys) > 20 else "")
-                out.append(f"{name}: {len(keys)} {label}: {shown}")
-    else:
-        old, new = before.get("buckets", {}), now.get("buckets", {})
-        for b in sorted(set(old) | set(new), key=int):
-            if old.get(b) != new.get(b):
-                lo = int(b) * LOG_BUCKET
-                o, n = (old.get(b) or [0, ""]), (new.get(b) or [0, ""])
-                out.append(f"{name}: log_id {lo}-{lo + LOG_BUCKET - 1}: {o[0]} row(s) before, {n[0]} now"
-                           + ("" if o[0] != n[0] else " (contents differ)"))
+    old, new = before["keys"], now.get("keys", {})
+    missing = [k for k in old if k not in new]
+    extra = [k for k in new if k not in old]
+    changed = [k for k in old if k in new and old[k] != new[k]]
+    for label, keys in (("missing", missing), ("new", extra), ("changed", changed)):
+        if keys:
+            shown = ", ".join(keys[:20]) + (f" … (+{len(keys) - 20})" if len(keys) > 20 else "")
+            out.append(f"{name}: {len(keys)} {label}: {shown}")
     return out or [f"{name}: {before['rows']} rows before, {now['rows']} now"]
 
 
@@ -174,8 +126,9 @@ def verify_schema(db: Database, revision: str = HEAD) -> Check:
 
 
 def verify_data(db: Database, manifest: dict[str, Any] | None, revision: str = HEAD,
-                with_admiral: bool = False) -> list[Check]:
-    """Data against the manifest's projections (or invariants only, without one)."""
+                with_admiral: bool = False, dump: pathlib.Path | None = None) -> list[Check]:
+    """Data against the manifest's projections and the audit log against the snapshot's
+    rows (or invariants only, without a snapshot)."""
     checks = [verify_invariants(db, revision)]
     if manifest is None:
         checks.append(Check("data", Status.WARN, "no snapshot manifest given (--snapshot): only the invariants that "
@@ -209,6 +162,8 @@ def verify_data(db: Database, manifest: dict[str, Any] | None, revision: str = H
                                 exit_code=int(ExitCode.VERIFY_FAILED)))
         else:
             checks.append(Check(label, Status.OK, f"{before[name]['rows']} rows, as before the upgrade"))
+    if dump is not None:
+        checks.append(compare_audit_log(db, manifest, dump))
     return checks
 
 

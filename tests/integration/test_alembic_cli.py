@@ -11,7 +11,7 @@ from migrator import api
 from migrator.chain import check_chain
 from migrator.db import connect
 from migrator.executor import UpgradeOptions
-from migrator.snapshot import database_checksums
+from tests.row_checksums import database_checksums
 from tests.helpers import rows
 
 pytestmark = pytest.mark.integration

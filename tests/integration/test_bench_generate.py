@@ -8,7 +8,7 @@ from bench.generate import Scale, generate, orphan_rows
 from migrator import api
 from migrator.db import connect
 from migrator.journal import Journal
-from migrator.snapshot import database_checksums
+from tests.row_checksums import database_checksums
 from tests.helpers import rows
 
 pytestmark = pytest.mark.integration

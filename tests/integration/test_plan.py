@@ -13,7 +13,8 @@ from migrator.errors import ExitCode
 from migrator.executor import UpgradeOptions
 from migrator.schema.diff import compare
 from migrator.schema.introspect import introspect
-from migrator.snapshot import database_checksums, restore_snapshot, take_snapshot
+from migrator.snapshot import restore_snapshot, take_snapshot
+from tests.row_checksums import database_checksums
 from tests.helpers import rows, run_cli
 
 pytestmark = pytest.mark.integration

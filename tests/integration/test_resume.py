@@ -21,7 +21,8 @@ from migrator.local_server import LocalServer
 from migrator.schema.diff import compare
 from migrator.schema.introspect import introspect
 from migrator.seed import add_log_volume, seed_050
-from migrator.snapshot import database_checksums, restore_snapshot, take_snapshot
+from migrator.snapshot import restore_snapshot, take_snapshot
+from tests.row_checksums import database_checksums
 from tests.conftest import _need_server
 
 pytestmark = pytest.mark.integration

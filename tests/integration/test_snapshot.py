@@ -1,20 +1,25 @@
 """snapshot / snapshot verify / restore against a real MariaDB, and their bad inputs."""
 from __future__ import annotations
 
-import gzip
+import dataclasses
+import hashlib
 import json
 import os
 import stat
 import subprocess
+import threading
 
 import pytest
+import zstandard
 
-from migrator import api
+from migrator import api, dumpclient
 from migrator.db import connect
-from migrator.errors import ExitCode, NoSpace, SnapshotInvalid, TargetNotEmpty
+from migrator.errors import ExitCode, MissingPrivileges, NoSpace, ServerUnavailable, SnapshotInvalid, TargetNotEmpty
 from migrator.executor import UpgradeOptions
-from migrator.snapshot import database_checksums, restore_snapshot, snapshot_paths, take_snapshot, verify_snapshot
+from migrator.snapshot import live_digests, restore_snapshot, snapshot_paths, take_snapshot, verify_snapshot
+from migrator.verify.database import entity_fingerprints
 from tests.helpers import rows, run_cli
+from tests.row_checksums import database_checksums
 
 pytestmark = pytest.mark.integration
 
@@ -38,14 +43,18 @@ def test_files_are_private_and_manifest_complete(snap):
     tables = {t["name"]: t for t in data["tables"]}
     assert tables["access_log"]["rows"] == 7 and tables["user"]["rows"] == 8
     assert "CREATE TABLE `access_log`" in tables["access_log"]["ddl"]
-    with connect(settings) as db:
-        assert {n: (t["rows"], t["sha256"]) for n, t in tables.items()} == database_checksums(db)
+    assert data["dump"]["client"] in ("mariadb-dump", "mysqldump") and data["triggers"] == 0
+    assert {n: (t["rows"], t["sha256"]) for n, t in tables.items()} == live_digests(settings, list(tables))
+    with connect(settings) as db:  # counts from the dump's text against the server's own count
+        assert {n: t["rows"] for n, t in tables.items()} == {n: db.scalar(f"SELECT COUNT(*) FROM `{n}`")
+                                                              for n in tables}
 
 
 def test_restore_of_pre_upgrade_snapshot_gives_back_the_same_database(snap, dbs_off):
     settings, manifest = snap
     with connect(settings) as db:
         before = database_checksums(db)
+        ddl_before = {t: db.query(f"SHOW CREATE TABLE `{t}`")[0][1] for t in db.table_names()}
         schema_before = [r for r in db.query("SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, "
                                              "EXTRA FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
                                              "ORDER BY TABLE_NAME, ORDINAL_POSITION")]
@@ -56,6 +65,8 @@ def test_restore_of_pre_upgrade_snapshot_gives_back_the_same_database(snap, dbs_
     restore_snapshot(manifest, settings, force=True)
     with connect(settings) as db:
         assert database_checksums(db) == before
+        # indexes and foreign keys were added after the rows: the definitions are the same anyway
+        assert {t: db.query(f"SHOW CREATE TABLE `{t}`")[0][1] for t in db.table_names()} == ddl_before
         assert db.query("SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA FROM "
                         "information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
                         "ORDER BY TABLE_NAME, ORDINAL_POSITION") == schema_before
@@ -81,7 +92,7 @@ def test_dump_loads_with_the_mysql_client_too(snap, dbs_off):
     settings, manifest = snap
     dump, _ = snapshot_paths(manifest)
     target = dbs_off.create("viaclient")
-    sql = gzip.decompress(dump.read_bytes())
+    sql = zstandard.ZstdDecompressor().decompressobj().decompress(dump.read_bytes())
     subprocess.run(["mariadb", f"--socket={dbs_off.server.socket}", "-uroot", target], input=sql, check=True)
     with connect(settings) as a, connect(dbs_off.settings(target)) as b:
         assert database_checksums(a) == database_checksums(b)
@@ -103,10 +114,10 @@ def test_verify_catches_rows_that_differ_from_manifest(snap):
     """A dump whose hash was "fixed up" after an edit is still caught by the row checksums."""
     settings, manifest = snap
     dump, man = snapshot_paths(manifest)
-    text = gzip.decompress(dump.read_bytes()).replace(b"'alice'", b"'mallory'")
-    dump.write_bytes(gzip.compress(text))
+    text = zstandard.ZstdDecompressor().decompressobj().decompress(dump.read_bytes())
+    assert b"'alice'" in text
+    dump.write_bytes(zstandard.ZstdCompressor().compress(text.replace(b"'alice'", b"'mallory'")))
     data = json.loads(man.read_text())
-    import hashlib
     data["dump"]["sha256"] = hashlib.sha256(dump.read_bytes()).hexdigest()
     man.write_text(json.dumps(data))
     with pytest.raises(SnapshotInvalid, match="user"):
@@ -115,10 +126,13 @@ def test_verify_catches_rows_that_differ_from_manifest(snap):
 
 def test_missing_or_foreign_manifest(tmp_path):
     with pytest.raises(SnapshotInvalid, match="no manifest"):
-        verify_snapshot(tmp_path / "nothing.sql.gz")
+        verify_snapshot(tmp_path / "nothing.sql.zst")
     bad = tmp_path / "x.manifest.json"
     bad.write_text("{not json")
     with pytest.raises(SnapshotInvalid, match="corrupt"):
+        verify_snapshot(bad)
+    bad.write_text(json.dumps({"format": "harbor-migrate-snapshot/1"}))
+    with pytest.raises(SnapshotInvalid, match="older format.*zcat"):
         verify_snapshot(bad)
 
 
@@ -154,3 +168,103 @@ def test_restore_on_a_server_that_requires_primary_keys(snap, dbs_off):
     finally:
         dbs_off.server.admin("SET GLOBAL innodb_force_primary_key = OFF")
     restore_snapshot(manifest, settings, force=True)
+
+
+def test_restore_with_triggers_keeps_the_dump_order(dbs_off, tmp_path):
+    """A trigger must not fire on rows being restored: such snapshots load in one session, in dump order."""
+    settings = dbs_off.seeded()
+    with connect(settings) as db:
+        db.execute("CREATE TRIGGER mark_pull BEFORE INSERT ON access_log FOR EACH ROW SET NEW.operation = 'marked'")
+        before = database_checksums(db)
+        manifest = take_snapshot(db, tmp_path)
+    assert json.loads(manifest.read_text())["triggers"] == 1
+    target = dbs_off.create("trig")
+    restore_snapshot(manifest, dbs_off.settings(target))
+    with connect(dbs_off.settings(target)) as db:
+        assert database_checksums(db) == before
+        assert db.scalar("SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()") == 1
+
+
+def test_writes_during_the_snapshot_cannot_split_it(dbs_off, tmp_path):
+    """The manifest's projections and the dump come from one point in time although Harbor keeps writing:
+    restored, the copy has exactly the projections the manifest recorded."""
+    settings = dbs_off.seeded()
+    with connect(settings) as db:
+        from migrator.seed import add_log_volume
+        add_log_volume(db, 30000)
+    stop = threading.Event()
+    written = []
+
+    def harbor():
+        with connect(settings) as w:
+            while not stop.is_set():
+                w.execute("INSERT INTO access_log (user_id, project_id, repo_name, repo_tag, operation) "
+                          "VALUES (1, 1, 'library/busy', 'latest', 'push')")
+                w.execute("UPDATE user SET realname = CONCAT('r', FLOOR(RAND() * 1000)) WHERE user_id = 2")
+                written.append(1)
+
+    writer = threading.Thread(target=harbor)
+    writer.start()
+    try:
+        with connect(settings) as db:
+            manifest = take_snapshot(db, tmp_path)
+    finally:
+        stop.set()
+        writer.join()
+    assert written, "the writer never ran"
+    target = dbs_off.create("busy")
+    restore_snapshot(manifest, dbs_off.settings(target))  # checks counts and row digests itself
+    with connect(dbs_off.settings(target)) as db:
+        assert entity_fingerprints(db, "0.4.0") == json.loads(manifest.read_text())["entities"]
+
+
+def test_snapshot_needs_lock_tables(dbs_off, tmp_path):
+    settings = dbs_off.seeded()
+    dbs_off.server.create_user("reader", "s3cret", grants="SELECT", on=f"`{settings.database}`.*")
+    reader = dataclasses.replace(settings, user="reader", password="s3cret")
+    with connect(reader) as db, pytest.raises(MissingPrivileges, match="LOCK TABLES|denied"):
+        take_snapshot(db, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    code, _, err = run_cli(["snapshot", "--dir", str(tmp_path), "--dsn",
+                            f"mysql://reader:s3cret@localhost/{settings.database}?unix_socket={dbs_off.server.socket}"])
+    assert code == ExitCode.PRIVILEGES and "s3cret" not in err and "Traceback" not in err
+
+
+def test_no_dump_client_is_a_clear_error(dbs_off, tmp_path, monkeypatch):
+    settings = dbs_off.seeded()
+    monkeypatch.setattr(dumpclient, "find_binary", lambda names: None)
+    dumpclient._client.cache_clear()
+    try:
+        with connect(settings) as db, pytest.raises(ServerUnavailable, match="mariadb-dump or mysqldump not found"):
+            take_snapshot(db, tmp_path)
+    finally:
+        dumpclient._client.cache_clear()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_password_reaches_the_clients_only_through_a_private_file(dbs_off, tmp_path, monkeypatch):
+    """Clients get the connection in a 0600 option file (never on the command line, which ps shows),
+    removed afterwards; quotes and backslashes in the password survive."""
+    settings = dbs_off.seeded()
+    password = 'p"w\\d \'x'
+    target = dbs_off.create("pw")
+    with connect(dbs_off.settings(settings.database)) as root:
+        root.execute("CREATE USER IF NOT EXISTS 'owner'@'localhost' IDENTIFIED BY %s", (password,))
+        for name in (settings.database, target):
+            root.execute(f"GRANT ALL ON `{name}`.* TO 'owner'@'localhost'")
+    owner = dataclasses.replace(settings, user="owner", password=password)
+    seen = []
+    real_popen = subprocess.Popen
+
+    def spy(args, **kwargs):
+        cnf = next((a.split("=", 1)[1] for a in args if a.startswith("--defaults-extra-file=")), None)
+        if cnf:  # (not the --version probe)
+            seen.append((list(args), stat.S_IMODE(os.stat(cnf).st_mode), cnf))
+        return real_popen(args, **kwargs)
+
+    monkeypatch.setattr(dumpclient.subprocess, "Popen", spy)
+    with connect(owner) as db:
+        manifest = take_snapshot(db, tmp_path)
+    restore_snapshot(manifest, owner.with_database(target))
+    assert seen and all(mode == 0o600 and not os.path.exists(cnf) for _, mode, cnf in seen)
+    assert not any(password in " ".join(args) for args, _, _ in seen)
