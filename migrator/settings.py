@@ -98,17 +98,14 @@ class ConnectionSettings:
         else:
             kwargs["host"] = self.host
             kwargs["port"] = self.port
-        ssl: dict[str, Any] = {}
-        if self.ssl_ca:
-            ssl["ca"] = self.ssl_ca
-        if self.ssl_cert:
-            ssl["cert"] = self.ssl_cert
-        if self.ssl_key:
-            ssl["key"] = self.ssl_key
-        if ssl or self.ssl_required:
-            kwargs["ssl"] = ssl or {"check_hostname": False}
-            kwargs["ssl_verify_identity"] = self.ssl_verify_identity
-            kwargs["ssl_verify_cert"] = bool(self.ssl_ca)
+        if self.ssl_ca or self.ssl_cert or self.ssl_key or self.ssl_required:
+            # Everything in the one ``ssl`` dict: PyMySQL rebuilds that dict (dropping its "ca")
+            # when any ssl_* keyword is passed beside it. A CA means the chain is verified.
+            ssl: dict[str, Any] = {"verify_mode": bool(self.ssl_ca), "check_hostname": self.ssl_verify_identity}
+            for key, value in (("ca", self.ssl_ca), ("cert", self.ssl_cert), ("key", self.ssl_key)):
+                if value:
+                    ssl[key] = value
+            kwargs["ssl"] = ssl
         return kwargs
 
 

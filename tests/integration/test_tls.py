@@ -83,3 +83,22 @@ def test_tls_required_account(tls_server, tmp_path):
     code, out, err = run_cli(["upgrade", "--yes", "--no-snapshot", "--dsn", f"{base}?ssl=required"])
     assert code == 0 and "no drift" in out, err
     assert "tls-secret" not in out + err
+
+
+def test_snapshot_and_restore_over_tls(tls_server, tmp_path):
+    """The dump and SQL clients get the same TLS options; a foreign CA is refused by them too."""
+    from migrator.settings import resolve_connection
+    from migrator.snapshot import live_digests, restore_snapshot, take_snapshot
+
+    server, certs = tls_server
+    base = f"mysql://tlsuser:tls-secret@127.0.0.1:{server.port}/registry"
+    settings = resolve_connection({"dsn": f"{base}?ssl_ca={certs['ca.pem']}"}, environ={})
+    with connect(settings) as db:
+        manifest = take_snapshot(db, tmp_path / "snap")
+    restore_snapshot(manifest, settings.with_database("copy"))
+    (tmp_path / "other").mkdir()
+    other = _certificates(tmp_path / "other")
+    foreign = resolve_connection({"dsn": f"{base}?ssl_ca={other['ca.pem']}"}, environ={})
+    with pytest.raises(Exception) as exc:
+        live_digests(foreign, ["user"])
+    assert exc.value.exit_code == ExitCode.CONNECTION and "tls-secret" not in str(exc.value)

@@ -19,7 +19,9 @@ def test_parse_pymysql_socket_and_tls():
     assert f["unix_socket"] == "/run/mysqld/mysqld.sock" and f["ssl_ca"] == "/etc/ca.pem" and f["ssl_required"]
     s = ConnectionSettings(**f)
     kw = s.pymysql_kwargs()
-    assert kw["unix_socket"] == "/run/mysqld/mysqld.sock" and kw["ssl"] == {"ca": "/etc/ca.pem"}
+    assert kw["unix_socket"] == "/run/mysqld/mysqld.sock"
+    assert kw["ssl"] == {"ca": "/etc/ca.pem", "verify_mode": True, "check_hostname": False}
+    assert not any(k.startswith("ssl_") for k in kw), "PyMySQL would rebuild the ssl dict without the CA"
 
 
 @pytest.mark.parametrize("bad", ["postgresql://u@h/db", "not a dsn", "mysql://u@h/db?foo=bar"])
