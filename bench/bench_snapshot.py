@@ -37,7 +37,8 @@ from bench.common import (DEFAULT_BUFFER_POOL, bench_server, drop_database, mach
 from bench.generate import generate  # noqa: E402
 from migrator.db import connect  # noqa: E402
 from migrator.local_server import find_binary  # noqa: E402
-from migrator.snapshot import restore_snapshot, snapshot_paths, take_snapshot  # noqa: E402
+from migrator.restore import restore_snapshot  # noqa: E402
+from migrator.snapshot import snapshot_paths, take_snapshot  # noqa: E402
 
 SOURCE = "registry"
 

@@ -29,11 +29,11 @@ _F_SETPIPE_SZ = 1031  # Linux: a 1 MiB pipe halves the context switches of a 64 
 PIPE_BYTES = 1 << 20
 READ_BYTES = 1 << 18
 
-# One row per value, as the snapshot stores it: consistent, primary-key order, binary as hex,
-# no dump date (so two dumps of the same data are byte-identical), no tablespaces (MySQL 8
-# would need the PROCESS privilege).
+# How the snapshot dumps: consistent, primary-key order, binary as hex, no dump date (two dumps
+# of the same data are byte-identical), no tablespaces (MySQL 8 would need PROCESS), no
+# LOCK TABLES … WRITE around the rows (a MyISAM-era speed-up; restoring would need the privilege).
 DUMP_OPTIONS = ("--single-transaction", "--order-by-primary", "--hex-blob", "--skip-dump-date", "--no-tablespaces",
-                "--default-character-set=utf8mb4")
+                "--skip-add-locks", "--default-character-set=utf8mb4")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,7 +126,7 @@ def widen_pipe(fileobj) -> None:
         fcntl.fcntl(fileobj.fileno(), _F_SETPIPE_SZ, PIPE_BYTES)
 
 
-_ERRNO = re.compile(rb"(?:ERROR |error: |Got error: )(\d{4})")
+_ERRNO = re.compile(rb"(?:ERROR |[Ee]rror:? |Got error: )(\d{4})")
 
 
 def client_error(client: Client, stderr: bytes, settings: ConnectionSettings, doing: str,

@@ -18,7 +18,7 @@ from .db import Database, quote_ident as q
 from .errors import ExitCode, MigratorError
 from .guards import SNAPSHOT_PRIVILEGES, UPGRADE_PRIVILEGES, granted_privileges, other_clients
 from .schema.model import Schema
-from .snapshot import human_size
+from .snapshot import estimated_snapshot_bytes, human_size
 from .status import Status as DbStatus
 
 ZERO = "0000-00-00 00:00:00"
@@ -57,10 +57,10 @@ def check_server_version(db: Database, st, live) -> Check:
     return _warn("server_version", f"{label}: newer than the tested matrix (MySQL 5.6/5.7/8.0): rehearse first")
 
 
-def check_privileges(db: Database, st, live) -> Check:
+def check_privileges(db: Database, st, live, snapshot_dir: str | None = ".") -> Check:
     privileges, roles = granted_privileges(db)
     missing = [p for p in UPGRADE_PRIVILEGES if p not in privileges]
-    snap_missing = [p for p in ("SELECT",) if p not in privileges]
+    snap_missing = [p for p in SNAPSHOT_PRIVILEGES if p not in privileges] if snapshot_dir is not None else []
     user = db.scalar("SELECT CURRENT_USER()")
     if missing and roles:
         return _warn("privileges", f"{user} lacks {', '.join(missing)} directly but has roles: check they are active",
@@ -71,11 +71,16 @@ def check_privileges(db: Database, st, live) -> Check:
         return _fail("privileges", f"{user} needs {', '.join(missing)}: GRANT {', '.join(missing)} ON "
                                    f"`{db.name}`.* TO {_quote_account(str(user))}", exit_code=ExitCode.PRIVILEGES,
                      missing=missing)
-    extra = "" if "LOCK TABLES" in privileges else " (LOCK TABLES not needed: snapshots use a consistent transaction)"
     if snap_missing:
-        return _fail("privileges", "the snapshot needs SELECT", exit_code=ExitCode.PRIVILEGES)
-    return _ok("privileges", f"{user} has {', '.join(UPGRADE_PRIVILEGES)} on `{db.name}`{extra}",
-               needed=list(UPGRADE_PRIVILEGES) + list(SNAPSHOT_PRIVILEGES[:1]))
+        from .guards import _quote_account
+
+        return _fail("privileges", f"the snapshot needs {', '.join(snap_missing)} (a moment of LOCK TABLES … READ "
+                                   f"makes its pieces agree): GRANT {', '.join(snap_missing)} ON `{db.name}`.* TO "
+                                   f"{_quote_account(str(user))}, or upgrade with --no-snapshot after your own "
+                                   "backup", exit_code=ExitCode.PRIVILEGES, missing=snap_missing)
+    snap = " and LOCK TABLES" if snapshot_dir is not None else " (no snapshot: LOCK TABLES not needed)"
+    return _ok("privileges", f"{user} has {', '.join(UPGRADE_PRIVILEGES)}{snap} on `{db.name}`",
+               needed=list(UPGRADE_PRIVILEGES) + (list(SNAPSHOT_PRIVILEGES) if snapshot_dir is not None else []))
 
 
 def _cache(db: Database) -> dict:
@@ -311,7 +316,7 @@ def check_free_space(db: Database, st, live, snapshot_dir: str | None = ".") -> 
                           "WHERE TABLE_SCHEMA = %s", (db.name,)))
     total = sum(int(v or 0) for v in sizes.values())
     biggest = max((int(v or 0) for v in sizes.values()), default=0)
-    snapshot_need = total // 3
+    snapshot_need = estimated_snapshot_bytes(db)
     details = [f"database {human_size(total)}; largest table {human_size(biggest)} (access_log is copied once: "
                f"the server needs about that much free)"]
     local_free = shutil.disk_usage(snapshot_dir if snapshot_dir and os.path.isdir(snapshot_dir) else ".").free
@@ -387,7 +392,7 @@ def run_preflight(db: Database, st: DbStatus | None, live: Schema, *, snapshot_d
         raise UsageError(f"unknown check(s) {', '.join(unknown)}: known are {', '.join(CHECKS)}")
     results = []
     for name, fn in CHECKS.items():
-        if name == "free_space":
+        if name in ("free_space", "privileges"):
             check = fn(db, st, live, snapshot_dir)
         elif name == "harbor_account":
             check = fn(db, st, live, harbor_user)

@@ -61,7 +61,7 @@ def rehearse(*, snapshot: str | None = None, source: ConnectionSettings | None =
              target: str = "1.5.0", progress: Progress = lambda _: None) -> RehearsalReport:
     from . import api
     from .rehearsal.backends import default_image_for, get_backend
-    from .snapshot import restore_snapshot
+    from .restore import restore_snapshot
 
     if source is not None and snapshot is None:
         directory = snapshot_dir or tempfile.mkdtemp(prefix="harbor-migrate-rehearsal-")

@@ -1,29 +1,30 @@
-"""Consistent, checksummed, compressed logical snapshots, and restore.
+"""Consistent, checksummed, compressed logical snapshots: taking, reading, checking.
 
 A snapshot is two files side by side, both readable by their owner only:
 
 - ``NAME.sql.zst``: the SQL text of ``mariadb-dump --single-transaction`` (or
   ``mysqldump``) as the client wrote it, zstd-compressed
   (``zstd -dc NAME.sql.zst | mysql DB`` loads it without us);
-- ``NAME.manifest.json``: server and settings, revision, and per table its DDL,
-  row count and the SHA-256 of its rows as the dump client renders them, plus the
-  file's SHA-256 and the projections ``verify`` compares after the upgrade.
+- ``NAME.manifest.json``: server and settings, revision, per table its DDL, row
+  count and the SHA-256 of its rows as the dump client renders them, the file's
+  SHA-256, and the projections ``verify`` compares after the upgrade.
 
-The dump client is the data engine (it renders rows in C, ~1 s per million);
-this module streams its output through compression and the per-table digests,
-so memory stays flat. The manifest's counts, DDL and projections come from our
-own connection, in a consistent snapshot opened while a second connection holds
-``LOCK TABLES … READ``: writers wait for that moment (tenths of a second), readers
-never, and both transactions see the same data.
-
-A restore loads the tables without their plain indexes and foreign keys, then
-adds those (one sorted build per index instead of a million B-tree inserts) while
-a second dump of the restored rows is checked against the manifest's digests.
+The dump client is the data engine (it renders rows in C, ~1 s per million).
+A table of more than ``SPLIT_BYTES`` with an integer key is dumped as two key
+ranges by two clients at once, beside a third for the rest of the database; each
+such *piece* streams through zstd (one frame) and the per-table digests, so memory
+stays flat, and the manifest lists every piece with its rows and digest. The DDL
+and projections come from our own connection. All of these transactions open
+their snapshots while a second connection of ours holds ``LOCK TABLES … READ``:
+writers wait for that moment (tenths of a second), readers never, and every piece
+and the manifest see the same data. ``restore`` is in ``restore.py``.
 """
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
+import functools
 import hashlib
 import json
 import os
@@ -32,21 +33,22 @@ import shutil
 import threading
 from typing import Any, Callable, Iterator
 
-import pymysql
 import zstandard
 
 from . import dumpclient
 from .db import Database, quote_ident as q
-from .dumpstream import TableScan, split_inserts, strip_secondary_indexes
-from .errors import MigratorError, NoSpace, SnapshotInvalid, TargetNotEmpty
+from .dumpstream import TableScan
+from .errors import ClientsConnected, MigratorError, NoSpace, SnapshotInvalid
 from .settings import ConnectionSettings
+from .worker import Worker
 
 FORMAT = "harbor-migrate-snapshot/2"
 DUMP_SUFFIX = ".sql.zst"
 MANIFEST_SUFFIX = ".manifest.json"
 ZSTD_LEVEL = -1             # a fast level (~3x smaller than the SQL text): the snapshot must keep up with the dump
-LOCK_WAIT_SECONDS = 30      # how long LOCK TABLES waits for a writer's transaction to end
-LOAD_SESSIONS = 2           # client sessions a restore deals the rows out to (triggers: one, in dump order)
+LOCK_WAIT_SECONDS = 5       # how long LOCK TABLES waits for writers' transactions to end (writers queue behind it)
+SPLIT_BYTES = 64 << 20      # a table this big (InnoDB data) is dumped as two key ranges side by side
+_INTEGER_TYPES = ("tinyint", "smallint", "mediumint", "int", "bigint")
 
 Progress = Callable[[str], None]
 
@@ -88,9 +90,11 @@ def human_size(n: int) -> str:
     return f"{n >> 20} MiB" if n >= (1 << 20) else f"{max(n >> 10, 1)} KiB"
 
 
-def _estimated_bytes(db: Database) -> int:
-    return int(db.scalar("SELECT COALESCE(SUM(DATA_LENGTH), 0) FROM information_schema.TABLES "
-                         "WHERE TABLE_SCHEMA = %s", (db.name,)) or 0)
+def estimated_snapshot_bytes(db: Database) -> int:
+    """A generous bound on the compressed dump: measured 43 MiB for 133 MiB of InnoDB data and
+    indexes (a third); half of it leaves room for less compressible rows."""
+    return int(db.scalar("SELECT COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) FROM information_schema.TABLES "
+                         "WHERE TABLE_SCHEMA = %s", (db.name,)) or 0) // 2
 
 
 # -- taking a snapshot -----------------------------------------------------------------
@@ -107,7 +111,16 @@ class _WriteBarrier:
         self._db = connect(settings) if tables else None
         if self._db is not None:
             self._db.execute(f"SET SESSION lock_wait_timeout = {LOCK_WAIT_SECONDS}")
-            self._db.execute("LOCK TABLES " + ", ".join(f"{q(t)} READ" for t in tables))
+            try:
+                self._db.execute("LOCK TABLES " + ", ".join(f"{q(t)} READ" for t in tables))
+            except MigratorError as exc:
+                self.release()
+                if "1205" not in exc.message and "lock wait" not in exc.message.lower():
+                    raise
+                raise ClientsConnected(
+                    f"the snapshot waited {LOCK_WAIT_SECONDS} s for other clients' open write transactions on "
+                    f"`{settings.database}` (Harbor still running?): stop them, then run it again; nothing was "
+                    "written") from None
 
     @property
     def held(self) -> bool:
@@ -122,31 +135,16 @@ class _WriteBarrier:
 
 
 def _facts(db: Database, tables: list[str], revision: str | None) -> dict[str, Any]:
-    """Every table's DDL, how many triggers, and the projections, in ``db``'s open snapshot."""
+    """Every table's DDL and the projections, in ``db``'s open snapshot.
+
+    Opening each table first gives our transaction a metadata lock on it until the
+    snapshot ends: DDL from others then waits for the snapshot instead of changing a
+    table under the dump (an instant ADD COLUMN would otherwise go unnoticed).
+    """
+    for t in tables:
+        db.query(f"SELECT 1 FROM {q(t)} LIMIT 0")
     ddl = {t: db.query(f"SHOW CREATE TABLE {q(t)}")[0][1] for t in tables}
-    triggers = int(db.scalar("SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s",
-                             (db.name,)))
-    return {"ddl": ddl, "triggers": triggers, "entities": _entities(db, revision)}
-
-
-class _Worker(threading.Thread):
-    """Runs one function beside the dump; its result or exception is collected by ``result``."""
-
-    def __init__(self, fn: Callable[[], Any]):
-        super().__init__(daemon=True)
-        self._fn, self._value, self._error = fn, None, None
-
-    def run(self) -> None:
-        try:
-            self._value = self._fn()
-        except BaseException as exc:  # handed to the caller's thread
-            self._error = exc
-
-    def result(self) -> Any:
-        self.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
+    return {"ddl": ddl, "entities": _entities(db, revision)}
 
 
 def take_snapshot(db: Database, directory: str | os.PathLike, *, name: str | None = None,
@@ -157,7 +155,7 @@ def take_snapshot(db: Database, directory: str | os.PathLike, *, name: str | Non
     dumpclient.dump_client()  # no client, no snapshot: say so before anything is written
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    need = _estimated_bytes(db) // 3  # zstd of the dump text is ~1/4 of InnoDB's pages: a generous bound
+    need = estimated_snapshot_bytes(db)
     free = shutil.disk_usage(directory).free
     if free < need:
         raise NoSpace(f"{directory} has {human_size(free)} free, the snapshot needs about {human_size(need)}: "
@@ -170,16 +168,21 @@ def take_snapshot(db: Database, directory: str | os.PathLike, *, name: str | Non
     tables = db.table_names()
     t0 = _dt.datetime.now()
     try:
-        fd = _open_private(dump_path)
+        raw = os.fdopen(_open_private(dump_path), "wb")
     except FileExistsError:
         raise SnapshotInvalid(f"{dump_path} exists already: choose another directory or name") from None
+    triggers = int(db.scalar("SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s",
+                             (db.name,)))
+    pieces = _plan_pieces(db, tables, dump_path, triggers)
     try:
-        with os.fdopen(fd, "wb") as raw:
-            hashing = _HashingFile(raw)
-            digests = _dump_into(db, tables, declared, hashing)
-            raw.flush()
-            os.fsync(raw.fileno())
-        facts = digests.pop("")
+        facts = _dump_pieces(db, tables, declared, pieces)
+        hashing = _HashingFile(raw)
+        for piece in pieces:  # one zstd frame each, in this order
+            with open(piece.path, "rb") as part:
+                shutil.copyfileobj(part, hashing, 1 << 20)
+        raw.flush()
+        os.fsync(raw.fileno())
+        raw.close()
         manifest = {
             "format": FORMAT,
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -193,9 +196,10 @@ def take_snapshot(db: Database, directory: str | os.PathLike, *, name: str | Non
             "revision": declared,
             "dump": {"file": dump_path.name, "sha256": hashing.sha.hexdigest(), "bytes": hashing.size,
                      "client": dumpclient.dump_client().name},
-            "tables": [{"name": t, "ddl": facts["ddl"][t], "rows": digests[t][0], "sha256": digests[t][1]}
-                       for t in tables],
-            "triggers": facts["triggers"],
+            "tables": _table_entries(tables, facts["ddl"], pieces),
+            "pieces": [{"frame": n, "table": t, "where": piece.where, "rows": rows, "sha256": sha}
+                       for n, piece in enumerate(pieces) for t, (rows, sha) in piece.result().items()],
+            "triggers": triggers,
             "entities": facts["entities"],
         }
         fd = _open_private(manifest_path)
@@ -212,9 +216,27 @@ def take_snapshot(db: Database, directory: str | os.PathLike, *, name: str | Non
     except BaseException:
         _remove(dump_path, manifest_path)
         raise
+    finally:
+        with contextlib.suppress(OSError):
+            raw.close()
+        _remove(*(piece.path for piece in pieces))
     for t in manifest["tables"]:
         progress(f"  snapshot {t['name']}: {t['rows']} rows")
     return manifest_path
+
+
+def _table_entries(tables: list[str], ddl: dict[str, str], pieces: list["_Piece"]) -> list[dict[str, Any]]:
+    """Per table: its DDL, rows and digest (a table dumped in ranges: the digest of its ranges' digests)."""
+    found: dict[str, list[tuple[int, str]]] = {}
+    for piece in pieces:
+        for table, result in piece.result().items():
+            found.setdefault(table, []).append(result)
+    entries = []
+    for t in tables:
+        parts = found.get(t, [(0, hashlib.sha256().hexdigest())])
+        sha = parts[0][1] if len(parts) == 1 else hashlib.sha256("\n".join(d for _, d in parts).encode()).hexdigest()
+        entries.append({"name": t, "ddl": ddl[t], "rows": sum(n for n, _ in parts), "sha256": sha})
+    return entries
 
 
 def _manifest_text(manifest: dict[str, Any]) -> str:
@@ -230,34 +252,109 @@ def _remove(*paths: pathlib.Path) -> None:
             p.unlink()
 
 
-def _dump_into(db: Database, tables: list[str], revision: str | None, out: _HashingFile) -> dict[str, Any]:
-    """Run the dump client into ``out`` (compressed), with the facts read beside it.
+@dataclasses.dataclass
+class _Piece:
+    """One dump client's share of a snapshot: whole tables, or one key range of one big table.
 
-    Returns (rows, sha256) per table, and the facts under the key ``""``.
+    Each piece streams into a private file of its own (one zstd frame) while the others run,
+    so two cores render rows at once; the frames are then joined in order.
     """
+
+    tables: list[str] | None         # None: every table but those dumped in ranges
+    where: str | None
+    extra: tuple[str, ...]
+    path: pathlib.Path
+    started: threading.Event = dataclasses.field(default_factory=threading.Event)
+    scan: TableScan = dataclasses.field(default_factory=TableScan)
+    names: list[str] = dataclasses.field(default_factory=list)
+
+    def result(self) -> dict[str, tuple[int, str]]:
+        return self.scan.result(self.names)
+
+
+def _split_points(db: Database, tables: list[str]) -> dict[str, tuple[str, int]]:
+    """Tables big enough to dump in two halves, with an integer primary key: table -> (key, middle)."""
+    sizes = dict(db.query("SELECT TABLE_NAME, DATA_LENGTH FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s",
+                          (db.name,)))
+    keys: dict[str, list[tuple[str, str]]] = {}
+    for table, column, data_type in db.query(
+            "SELECT s.TABLE_NAME, s.COLUMN_NAME, c.DATA_TYPE FROM information_schema.STATISTICS s "
+            "JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME "
+            "AND c.COLUMN_NAME = s.COLUMN_NAME WHERE s.TABLE_SCHEMA = %s AND s.INDEX_NAME = 'PRIMARY'", (db.name,)):
+        keys.setdefault(table, []).append((column, data_type.lower()))
+    points = {}
+    for t in tables:
+        key = keys.get(t, [])
+        if int(sizes.get(t) or 0) < SPLIT_BYTES or len(key) != 1 or key[0][1] not in _INTEGER_TYPES:
+            continue
+        lo, hi = db.query(f"SELECT MIN({q(key[0][0])}), MAX({q(key[0][0])}) FROM {q(t)}")[0]
+        if lo is not None and hi > lo:
+            points[t] = (key[0][0], (int(lo) + int(hi)) // 2)
+    return points
+
+
+def _plan_pieces(db: Database, tables: list[str], dump_path: pathlib.Path, triggers: int) -> list[_Piece]:
+    """The rest of the database in one piece, each big table in two key ranges beside it.
+
+    A database with triggers is dumped in one piece: on restore, a trigger is created after
+    its table's rows, and the second range would come after it.
+    """
+    splits = {} if triggers else _split_points(db, tables)
+    temp = [dump_path.with_name(f"{dump_path.name}.{n}.part") for n in range(1 + 2 * len(splits))]
+    pieces = [_Piece(None, None, tuple(f"--ignore-table={db.name}.{t}" for t in splits), temp[0],
+                     names=[t for t in tables if t not in splits])]
+    for n, (table, (key, middle)) in enumerate(splits.items()):
+        for k, where in enumerate((f"{q(key)} <= {middle}", f"{q(key)} > {middle}")):
+            pieces.append(_Piece([table], where, (f"--where={where}",) + (dumpclient.ROWS_ONLY if k else ()),
+                                 temp[1 + 2 * n + k], names=[table]))
+    return pieces
+
+
+_TABLE_BEGINS = (b"CREATE TABLE", b"-- Dumping data for table")
+
+
+def _dump_piece(settings: ConnectionSettings, piece: _Piece, cancel: threading.Event) -> None:
+    fd = _open_private(piece.path)
+    with os.fdopen(fd, "wb") as out, dumpclient.dump_stream(settings, piece.tables, piece.extra,
+                                                          doing="the snapshot's data", fallback=SnapshotInvalid) as chunks:
+        compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL).stream_writer(out, closefd=False)
+        for chunk in chunks:
+            if cancel.is_set():
+                raise SnapshotInvalid("the snapshot was stopped")
+            if not piece.started.is_set() and any(m in chunk for m in _TABLE_BEGINS):
+                piece.started.set()  # the client is past its START TRANSACTION: its snapshot is open
+            compressor.write(chunk)
+            piece.scan.feed(chunk)
+        compressor.flush(zstandard.FLUSH_FRAME)
+    piece.started.set()
+
+
+def _dump_pieces(db: Database, tables: list[str], revision: str | None, pieces: list[_Piece]) -> dict[str, Any]:
+    """Run a dump client per piece, each into its file, with the facts read beside them."""
     barrier = _WriteBarrier(db.settings, tables)
+    cancel = threading.Event()
+    workers: list[Worker] = []
     try:
         db.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         db.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
-        facts = _Worker(lambda: _facts(db, tables, revision))
+        facts = Worker(lambda: _facts(db, tables, revision))
         facts.start()
-        scan = TableScan()
-        dump_started = False
-        with dumpclient.dump_stream(db.settings, doing="the snapshot's data", fallback=SnapshotInvalid) as chunks:
-            compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=1).stream_writer(out, closefd=False)
-            for chunk in chunks:
-                if barrier.held:
-                    # The client's first CREATE TABLE comes after its START TRANSACTION: its
-                    # snapshot is open; once our facts are read too, writers may go on.
-                    dump_started = dump_started or b"CREATE TABLE" in chunk
-                    if dump_started and not facts.is_alive():
-                        barrier.release()
-                compressor.write(chunk)
-                scan.feed(chunk)
-            compressor.flush(zstandard.FLUSH_FRAME)
-        result: dict[str, Any] = scan.result(tables)
-        result[""] = facts.result()
-        return result
+        for piece in pieces:
+            workers.append(Worker(functools.partial(_dump_piece, db.settings, piece, cancel)))
+            workers[-1].start()
+        for piece in pieces:  # every client has opened its snapshot …
+            while not piece.started.wait(0.05) and any(w.is_alive() for w in workers):
+                pass
+        facts.join()  # … and our facts are read: writers may go on
+        barrier.release()
+        for worker in workers:
+            worker.result()
+        return facts.result()
+    except BaseException:
+        cancel.set()
+        for worker in workers:
+            worker.join()
+        raise
     finally:
         barrier.release()
         with contextlib.suppress(MigratorError):
@@ -294,22 +391,38 @@ def load_manifest(path: str | os.PathLike) -> dict[str, Any]:
     return manifest
 
 
-def dump_chunks(dump: pathlib.Path) -> Iterator[bytes]:
-    """The decompressed SQL text of a snapshot, a block at a time."""
+def dump_frames(dump: pathlib.Path) -> Iterator[tuple[int, bytes]]:
+    """(frame number, block) of a snapshot's decompressed SQL text; each piece of the
+    snapshot is one zstd frame."""
+    decompressor = zstandard.ZstdDecompressor()
+    obj = decompressor.decompressobj()
+    frame, inside = 0, False
     try:
-        with open(dump, "rb") as fh, zstandard.ZstdDecompressor().stream_reader(fh) as reader:
-            while True:
-                chunk = reader.read(1 << 20)
-                if not chunk:
-                    return
-                yield chunk
+        with open(dump, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                while block:
+                    out = obj.decompress(block)
+                    inside = True
+                    if out:
+                        yield frame, out
+                    if not obj.eof:
+                        break
+                    block, obj, frame, inside = obj.unused_data, decompressor.decompressobj(), frame + 1, False
     except zstandard.ZstdError as exc:
         raise SnapshotInvalid(f"{dump} is corrupt or truncated ({exc}): take a new snapshot") from None
     except OSError as exc:
         raise SnapshotInvalid(f"cannot read {dump}: {exc.strerror}") from None
+    if inside or frame == 0:
+        raise SnapshotInvalid(f"{dump} is truncated (it ends inside a compressed frame): take a new snapshot")
 
 
-def _check_dump_hash(dump: pathlib.Path, manifest: dict[str, Any]) -> None:
+def dump_chunks(dump: pathlib.Path) -> Iterator[bytes]:
+    """The decompressed SQL text of a snapshot, all its pieces in order."""
+    for _, chunk in dump_frames(dump):
+        yield chunk
+
+
+def check_dump_hash(dump: pathlib.Path, manifest: dict[str, Any]) -> None:
     if not dump.exists():
         raise SnapshotInvalid(f"the dump {dump} is missing")
     sha = hashlib.sha256()
@@ -324,31 +437,38 @@ def _check_dump_hash(dump: pathlib.Path, manifest: dict[str, Any]) -> None:
                               "was changed")
 
 
-def _differences(manifest: dict[str, Any], found: dict[str, tuple[int, str]]) -> list[str]:
+def differences(manifest: dict[str, Any], found: dict[tuple[int, str], tuple[int, str]]) -> list[str]:
+    """What ``found`` — (frame, table) -> (rows, sha256) — says unlike the manifest's pieces."""
     problems = []
-    for t in manifest["tables"]:
-        rows, sha = found.get(t["name"], (None, None))
-        if (rows, sha) != (t["rows"], t["sha256"]):
-            problems.append(f"{t['name']} ({rows if rows is not None else 'no'} rows, manifest {t['rows']}"
-                            + (", rows differ" if rows == t["rows"] else "") + ")")
+    for p in manifest["pieces"]:
+        rows, sha = found.get((p["frame"], p["table"]), (None, None))
+        if (rows, sha) != (p["rows"], p["sha256"]):
+            what = p["table"] + (f" where {p['where']}" if p["where"] else "")
+            problems.append(f"{what} ({rows if rows is not None else 'no'} rows, manifest {p['rows']}"
+                            + (", rows differ" if rows == p["rows"] else "") + ")")
     return problems
 
 
 def verify_snapshot(path: str | os.PathLike) -> dict[str, Any]:
-    """Check a snapshot against its manifest: the file's hash, then every table's row digest."""
+    """Check a snapshot against its manifest: the file's hash, then every table's rows, piece by piece."""
     manifest = load_manifest(path)
     dump, _ = snapshot_paths(path)
-    _check_dump_hash(dump, manifest)
-    found = TableScan().consume(dump_chunks(dump)).result(t["name"] for t in manifest["tables"])
-    problems = _differences(manifest, found)
+    check_dump_hash(dump, manifest)
+    scans: dict[int, TableScan] = {}
+    for frame, chunk in dump_frames(dump):
+        scans.setdefault(frame, TableScan()).feed(chunk)
+    found = {(p["frame"], p["table"]): scans.get(p["frame"], TableScan()).result([p["table"]])[p["table"]]
+             for p in manifest["pieces"]}
+    problems = differences(manifest, found)
     if problems:
         raise SnapshotInvalid("snapshot rows differ from the manifest: " + ", ".join(problems))
     return manifest
 
 
-def live_digests(settings: ConnectionSettings, tables: list[str], *,
+def live_digests(settings: ConnectionSettings, tables: list[str], *, where: str | None = None,
                  consistent: bool = True) -> dict[str, tuple[int, str]]:
-    """(rows, sha256) of live tables, rendered by the same dump client as a snapshot's.
+    """(rows, sha256) of live tables (or of the rows ``where`` selects), rendered by the same
+    dump client as a snapshot's.
 
     ``consistent=False`` reads each table in a statement of its own, without a transaction
     or table locks (an index being added beside it then only waits for that one read).
@@ -356,185 +476,24 @@ def live_digests(settings: ConnectionSettings, tables: list[str], *,
     if not tables:
         return {}
     extra = dumpclient.ROWS_ONLY + (() if consistent else ("--skip-single-transaction", "--skip-lock-tables"))
+    extra += (f"--where={where}",) if where else ()
     with dumpclient.dump_stream(settings, tables, extra, doing="reading the restored rows",
                                 fallback=SnapshotInvalid) as chunks:
         return TableScan().consume(chunks).result(tables)
 
 
-# -- restore ---------------------------------------------------------------------------
-def _primary_key_session(db: Database, manifest: dict[str, Any]) -> bytes:
-    """Harbor's alembic_version has no primary key; on a server that requires one, the SQL that
-    lifts it for the restore's session (MySQL), or stop before anything is dropped (MariaDB: global only)."""
-    if not db.server_info().require_primary_key:
-        return b""
-    without = [t["name"] for t in manifest["tables"] if "PRIMARY KEY" not in t["ddl"].upper()]
-    if not without:
-        return b""
-    try:
-        db.execute("SET SESSION sql_require_primary_key = 0")
-        return b"SET SESSION sql_require_primary_key = 0;\n"
-    except MigratorError:
-        pass
-    from .errors import PreflightFailed
+def piece_digests(settings: ConnectionSettings, manifest: dict[str, Any], tables: list[str],
+                  *, consistent: bool = True) -> dict[tuple[int, str], tuple[int, str]]:
+    """The live counterpart of each of the manifest's pieces: (frame, table) -> (rows, sha256).
 
-    raise PreflightFailed(f"the target server requires primary keys and {', '.join(without)} has none (as in every "
-                          "Harbor database): lift it for the restore — MariaDB: SET GLOBAL innodb_force_primary_key "
-                          "= OFF; MySQL: GRANT SESSION_VARIABLES_ADMIN or SET GLOBAL sql_require_primary_key = OFF "
-                          "— then run restore again; nothing was changed")
-
-
-def _create_database(target: ConnectionSettings, manifest: dict[str, Any]) -> None:
-    from .db import translate_error
-
-    try:
-        conn = pymysql.connect(**{**target.with_database("").pymysql_kwargs(), "database": None})
-    except pymysql.err.MySQLError as exc:
-        raise translate_error(exc, target) from None
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (target.database,))
-            if not cur.fetchone()[0]:
-                src = manifest["source"]
-                cur.execute(f"CREATE DATABASE {q(target.database)} CHARACTER SET {src['charset']} "
-                            f"COLLATE {src['collation']}")
-    except pymysql.err.MySQLError as exc:
-        raise translate_error(exc, target) from None
-    finally:
-        conn.close()
-
-
-def _load(dump: pathlib.Path, target: ConnectionSettings, prologue: bytes,
-          sessions: int) -> list[tuple[str, list[str]]]:
-    """Load the dump into ``target`` with the SQL client, without the tables' plain indexes and
-    foreign keys; returns those, per table, to be added after the rows.
-
-    With ``sessions`` > 1, the tables are created first, then their INSERT statements are
-    dealt out to that many client sessions (each set up by the dump's own header): the
-    server parses and inserts them side by side.
+    Whole tables are read in one dump, in the order given; ranges one dump each.
     """
-    deferred: list[tuple[str, list[str]]] = []
-    doing = "loading the snapshot"
-    if sessions <= 1:
-        with dumpclient.sql_session(target, doing=doing, fallback=SnapshotInvalid) as send:
-            send(prologue)
-            for chunk in strip_secondary_indexes(dump_chunks(dump), deferred):
-                send(chunk)
-        return deferred
-    header: list[bytes] = []
-    with dumpclient.sql_session(target, doing=doing, fallback=SnapshotInvalid) as send:
-        send(prologue)
-        for chunk in strip_secondary_indexes(_between_inserts(dump_chunks(dump), header), deferred):
-            send(chunk)
-    with contextlib.ExitStack() as stack:
-        feeds = [stack.enter_context(dumpclient.sql_session(target, doing=doing, fallback=SnapshotInvalid))
-                 for _ in range(sessions)]
-        try:
-            for send in feeds:
-                send(b"".join(header))
-            n = 0
-            for table, text in split_inserts(dump_chunks(dump)):
-                if table is not None:
-                    feeds[n % sessions](text)
-                    n += 1
-        except BrokenPipeError:
-            pass  # a session stopped reading: leaving the stack raises its error
-    return deferred
-
-
-_FIRST_TABLE = (b"\nDROP TABLE IF EXISTS `", b"\nCREATE TABLE `")
-
-
-def _between_inserts(chunks: Iterator[bytes], header: list[bytes]) -> Iterator[bytes]:
-    """The dump stream without its INSERT statements; ``header`` receives the text before the
-    first table (the session settings every data session needs too)."""
-    in_header = True
-    for table, text in split_inserts(chunks):
-        if table is not None:
-            continue
-        if in_header:
-            cut = min((i for i in (text.find(m) for m in _FIRST_TABLE) if i >= 0), default=-1)
-            header.append(text if cut < 0 else text[:cut + 1])
-            in_header = cut < 0
-        yield text
-
-
-def _add_indexes(target: ConnectionSettings, deferred: list[tuple[str, list[str]]],
-                 connected: threading.Event) -> None:
-    """The indexes and foreign keys a load left out (foreign keys unchecked: the rows were consistent)."""
-    from .db import connect
-
-    try:
-        with connect(target) as db:
-            db.execute("SET SESSION foreign_key_checks = 0")
-            connected.set()
-            for table, clauses in deferred:
-                db.execute(f"ALTER TABLE {q(table)} " + ", ".join(clauses))
-    finally:
-        connected.set()
-
-
-def _indexes_and_check(target: ConnectionSettings, manifest: dict[str, Any], tables: list[str],
-                       deferred: list[tuple[str, list[str]]]) -> list[str]:
-    """Add the left-out indexes while the rows are read back and compared with the manifest.
-
-    An index is built beside reads of its table, so the check reads the tables without
-    deferred indexes first, giving each ALTER time to start before its table is read;
-    its last step then waits only for that one read.
-    """
-    connected = threading.Event()
-    indexes = _Worker(lambda: _add_indexes(target, deferred, connected))
-    indexes.start()
-    connected.wait(30)
-    later = {t for t, _ in deferred}
-    ordered = [t for t in tables if t not in later] + [t for t in tables if t in later]
-    try:
-        problems = _differences(manifest, live_digests(target, ordered, consistent=False))
-    finally:
-        indexes.join()
-    indexes.result()
-    return problems
-
-
-def _strip_auto_increment(ddl: str) -> str:
-    import re
-
-    return re.sub(r" AUTO_INCREMENT=\d+", "", ddl)
-
-
-def restore_snapshot(path: str | os.PathLike, target: ConnectionSettings, *, force: bool = False,
-                     progress: Progress = lambda _: None) -> dict[str, Any]:
-    """Load a snapshot into ``target`` (created if missing) and check it against the manifest."""
-    from .db import connect
-
-    # The file hash first: corruption or truncation stops us before anything is dropped.
-    manifest = load_manifest(path)
-    dump, _ = snapshot_paths(path)
-    _check_dump_hash(dump, manifest)
-    with connect(target.with_database("")) as server_db:  # before anything, even CREATE DATABASE
-        _primary_key_session(server_db, manifest)
-    _create_database(target, manifest)
-    with connect(target) as db:
-        prologue = _primary_key_session(db, manifest)
-        existing = db.table_names()
-        if existing and not force:
-            raise TargetNotEmpty(f"database {target.database!r} on {target.describe()} holds {len(existing)} "
-                                 "table(s): restore into an empty database, or pass --force to replace them")
-        db.execute("SET SESSION foreign_key_checks = 0")
-        for t in existing:
-            db.execute(f"DROP TABLE {q(t)}")
-        db.execute("SET SESSION foreign_key_checks = 1")
-        progress(f"  loading {dump.name} ({human_size(dump.stat().st_size)} compressed)")
-        sessions = 1 if manifest.get("triggers") else LOAD_SESSIONS
-        deferred = _load(dump, target, prologue, sessions)
-        loaded = set(db.table_names())
-        tables = [t["name"] for t in manifest["tables"] if t["name"] in loaded]
-        progress(f"  adding the indexes of {len(deferred)} tables while checking {len(tables)} tables' rows")
-        problems = _indexes_and_check(target, manifest, tables, deferred)
-        if db.server_info().version == manifest["source"]["version"]:
-            for t in manifest["tables"]:
-                ddl = db.query(f"SHOW CREATE TABLE {q(t['name'])}")[0][1] if t["name"] in loaded else ""
-                if _strip_auto_increment(ddl) != _strip_auto_increment(t["ddl"]):
-                    problems.append(f"{t['name']} (its definition differs)")
-        if problems:
-            raise SnapshotInvalid("the restored tables differ from the manifest: " + ", ".join(problems))
-    return manifest
+    pieces = [p for p in manifest["pieces"] if p["table"] in tables]
+    whole = {p["table"]: p["frame"] for p in pieces if not p["where"]}
+    found = {(whole[t], t): r for t, r in live_digests(settings, [t for t in tables if t in whole],
+                                                       consistent=consistent).items()}
+    for p in pieces:
+        if p["where"]:
+            found[(p["frame"], p["table"])] = live_digests(settings, [p["table"]], where=p["where"],
+                                                           consistent=consistent)[p["table"]]
+    return found

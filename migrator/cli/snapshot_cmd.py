@@ -4,7 +4,8 @@ from __future__ import annotations
 import click
 
 from ..db import connect
-from ..snapshot import restore_snapshot, take_snapshot, verify_snapshot
+from ..restore import restore_snapshot
+from ..snapshot import take_snapshot, verify_snapshot
 from .options import connection_options, json_option
 from .render import emit_json, err
 

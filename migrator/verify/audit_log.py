@@ -108,7 +108,7 @@ def _merge(before: Iterator[bytes], after: Iterator[bytes], reshape: Callable[[b
 
 
 def compare_audit_log(db: Database, manifest: dict[str, Any], dump: pathlib.Path) -> Check:
-    from ..snapshot import dump_chunks
+    from ..snapshot import check_dump_hash, dump_chunks
 
     name = f"data.{TABLE}"
     ddl = {t["name"]: t["ddl"] for t in manifest["tables"]}.get(TABLE)
@@ -119,6 +119,10 @@ def compare_audit_log(db: Database, manifest: dict[str, Any], dump: pathlib.Path
         return Check(name, Status.FAIL, f"the snapshot's dump {dump} is missing: the audit log is compared with "
                                         "its rows (keep NAME.sql.zst beside the manifest)",
                      exit_code=int(ExitCode.SNAPSHOT_INVALID))
+    try:
+        check_dump_hash(dump, manifest)
+    except SnapshotInvalid as exc:
+        return Check(name, Status.FAIL, f"cannot compare the audit log: {exc.message}", exit_code=exc.exit_code)
     after = [r[0] for r in db.query("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s "
                                     "AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION", (db.name, TABLE))]
     try:
@@ -133,8 +137,8 @@ def compare_audit_log(db: Database, manifest: dict[str, Any], dump: pathlib.Path
     counts = found["counts"]
     if not any(counts.values()):
         return Check(name, Status.OK, f"{found['before']} rows, as before the upgrade (row by row)")
-    details = [f"{name}: {counts[kind]} {kind}: log_id " + ", ".join(map(str, found[kind]))
-               + (" …" if counts[kind] > len(found[kind]) else "")
+    details = [f"{TABLE}: {counts[kind]} {kind}: log_id " + ", ".join(map(str, found[kind]))
+               + (f" … (+{counts[kind] - len(found[kind])})" if counts[kind] > len(found[kind]) else "")
                for kind in ("missing", "new", "changed") if counts[kind]]
     return Check(name, Status.FAIL, f"differs from the snapshot ({found['before']} rows before, {found['now']} now)",
                  details, exit_code=int(ExitCode.VERIFY_FAILED))

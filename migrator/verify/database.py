@@ -153,8 +153,7 @@ def verify_data(db: Database, manifest: dict[str, Any] | None, revision: str = H
         return checks
     now = entity_fingerprints(db, revision, with_admiral)
     for name in before:
-        problems = _diff_entity(name, before[name], now.get(name, {"rows": 0, "sha256": "", "keys": {},
-                                                                   "buckets": {}}))
+        problems = _diff_entity(name, before[name], now.get(name, {"rows": 0, "sha256": "", "keys": {}}))
         label = f"data.{name}"
         if problems:
             checks.append(Check(label, Status.FAIL, f"differs from the snapshot ({before[name]['rows']} rows before, "

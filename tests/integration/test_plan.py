@@ -13,7 +13,8 @@ from migrator.errors import ExitCode
 from migrator.executor import UpgradeOptions
 from migrator.schema.diff import compare
 from migrator.schema.introspect import introspect
-from migrator.snapshot import restore_snapshot, take_snapshot
+from migrator.restore import restore_snapshot
+from migrator.snapshot import take_snapshot
 from tests.row_checksums import database_checksums
 from tests.helpers import rows, run_cli
 
@@ -95,6 +96,17 @@ def test_privileges_check(dbs_off):
     s = dbs_off.server.settings(settings.database, user="noalter", password="pw", tcp=True)
     c = _check(api.plan(s, calibrate=False), "privileges")
     assert c.status == Status.FAIL and "ALTER" in c.message and "INDEX" in c.message and "GRANT" in c.message
+
+
+def test_the_snapshot_needs_lock_tables_unless_there_is_none(dbs_off):
+    settings = dbs_off.seeded()
+    dbs_off.server.create_user("nolock", "pw", grants="SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, "
+                                                      "REFERENCES", on=f"`{settings.database}`.*")
+    s = dbs_off.server.settings(settings.database, user="nolock", password="pw", tcp=True)
+    c = _check(api.plan(s, calibrate=False), "privileges")
+    assert c.status == Status.FAIL and "GRANT LOCK TABLES" in c.message and c.exit_code == ExitCode.PRIVILEGES
+    c = _check(api.plan(s, calibrate=False, snapshot_dir=None), "privileges")
+    assert c.status == Status.OK and "LOCK TABLES not needed" in c.message
 
 
 @pytest.mark.parametrize("mode,status,text", [

@@ -21,7 +21,8 @@ from migrator.local_server import LocalServer
 from migrator.schema.diff import compare
 from migrator.schema.introspect import introspect
 from migrator.seed import add_log_volume, seed_050
-from migrator.snapshot import restore_snapshot, take_snapshot
+from migrator.restore import restore_snapshot
+from migrator.snapshot import take_snapshot
 from tests.row_checksums import database_checksums
 from tests.conftest import _need_server
 

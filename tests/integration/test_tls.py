@@ -88,7 +88,8 @@ def test_tls_required_account(tls_server, tmp_path):
 def test_snapshot_and_restore_over_tls(tls_server, tmp_path):
     """The dump and SQL clients get the same TLS options; a foreign CA is refused by them too."""
     from migrator.settings import resolve_connection
-    from migrator.snapshot import live_digests, restore_snapshot, take_snapshot
+    from migrator.restore import restore_snapshot
+    from migrator.snapshot import live_digests, take_snapshot
 
     server, certs = tls_server
     base = f"mysql://tlsuser:tls-secret@127.0.0.1:{server.port}/registry"
