@@ -14,7 +14,8 @@ import zstandard
 
 from migrator import api, dumpclient
 from migrator.db import connect
-from migrator.errors import ExitCode, MissingPrivileges, NoSpace, ServerUnavailable, SnapshotInvalid, TargetNotEmpty
+from migrator.errors import (ClientsConnected, ExitCode, MissingPrivileges, NoSpace, ServerUnavailable, SnapshotInvalid,
+                             TargetNotEmpty)
 from migrator.executor import UpgradeOptions
 from migrator.restore import restore_snapshot
 from migrator.snapshot import live_digests, snapshot_paths, take_snapshot, verify_snapshot
@@ -243,6 +244,18 @@ def test_no_dump_client_is_a_clear_error(dbs_off, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_restore_without_a_client_drops_nothing(snap, monkeypatch):
+    settings, manifest = snap
+    monkeypatch.setattr(dumpclient, "find_binary", lambda names: None)
+    dumpclient._client.cache_clear()
+    try:
+        with pytest.raises(ServerUnavailable, match="not found"):
+            restore_snapshot(manifest, settings, force=True)
+    finally:
+        dumpclient._client.cache_clear()
+    assert rows(settings, "SELECT version_num FROM alembic_version") == [("0.4.0",)]
+
+
 def test_the_password_reaches_the_clients_only_through_a_private_file(dbs_off, tmp_path, monkeypatch):
     """Clients get the connection in a 0600 option file (never on the command line, which ps shows),
     removed afterwards; quotes and backslashes in the password survive."""
@@ -328,3 +341,48 @@ def test_truncated_between_frames_is_caught_even_with_a_fixed_up_hash(snap):
     man.write_text(json.dumps(data))
     with pytest.raises(SnapshotInvalid, match="truncated"):
         verify_snapshot(manifest)
+
+
+def test_ddl_waits_for_the_snapshot_instead_of_changing_a_table_under_it(dbs_off, tmp_path, monkeypatch):
+    """Once writers may go on, our snapshot transaction still holds every table's metadata lock:
+    an ALTER from another client waits (here: times out) until the snapshot is done."""
+    import migrator.snapshot as snapshot_module
+    from migrator.errors import MigratorError
+
+    settings = dbs_off.seeded()
+    outcome = []
+    real_release = snapshot_module._WriteBarrier.release
+
+    def release(self):
+        held = self.held
+        real_release(self)
+        if held:  # the first release: the barrier is gone, the dumps are running
+            with connect(settings) as other:
+                other.execute("SET SESSION lock_wait_timeout = 1")
+                try:
+                    other.execute("ALTER TABLE role ADD COLUMN extra INT")
+                    outcome.append("altered")
+                except MigratorError as exc:
+                    outcome.append(exc.message)
+
+    monkeypatch.setattr(snapshot_module._WriteBarrier, "release", release)
+    with connect(settings) as db:
+        manifest = take_snapshot(db, tmp_path)
+    assert len(outcome) == 1 and "Lock wait timeout" in outcome[0]
+    verify_snapshot(manifest)
+    with connect(settings) as db:  # and after the snapshot, DDL goes through
+        db.execute("ALTER TABLE role ADD COLUMN extra INT")
+
+
+def test_an_open_write_transaction_stops_the_snapshot_with_a_clear_error(dbs_off, tmp_path, monkeypatch):
+    import migrator.snapshot as snapshot_module
+
+    settings = dbs_off.seeded()
+    monkeypatch.setattr(snapshot_module, "LOCK_WAIT_SECONDS", 1)
+    with connect(settings) as harbor:
+        harbor.execute("START TRANSACTION")
+        harbor.execute("UPDATE user SET realname = 'busy' WHERE user_id = 2")
+        with connect(settings) as db, pytest.raises(ClientsConnected, match="open write transactions"):
+            take_snapshot(db, tmp_path)
+        harbor.execute("ROLLBACK")
+    assert list(tmp_path.iterdir()) == []
