@@ -171,10 +171,11 @@ def take_snapshot(db: Database, directory: str | os.PathLike, *, name: str | Non
         raw = os.fdopen(_open_private(dump_path), "wb")
     except FileExistsError:
         raise SnapshotInvalid(f"{dump_path} exists already: choose another directory or name") from None
-    triggers = int(db.scalar("SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s",
-                             (db.name,)))
-    pieces = _plan_pieces(db, tables, dump_path, triggers)
+    pieces: list[_Piece] = []
     try:
+        triggers = int(db.scalar("SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s",
+                                 (db.name,)))
+        pieces = _plan_pieces(db, tables, dump_path, triggers)
         facts = _dump_pieces(db, tables, declared, pieces)
         hashing = _HashingFile(raw)
         for piece in pieces:  # one zstd frame each, in this order
@@ -334,6 +335,7 @@ def _dump_pieces(db: Database, tables: list[str], revision: str | None, pieces: 
     barrier = _WriteBarrier(db.settings, tables)
     cancel = threading.Event()
     workers: list[Worker] = []
+    facts: Worker | None = None
     try:
         db.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         db.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
@@ -352,8 +354,8 @@ def _dump_pieces(db: Database, tables: list[str], revision: str | None, pieces: 
         return facts.result()
     except BaseException:
         cancel.set()
-        for worker in workers:
-            worker.join()
+        for worker in workers + ([facts] if facts else []):
+            worker.join()  # (the facts use our connection: done before it commits below)
         raise
     finally:
         barrier.release()
