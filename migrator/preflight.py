@@ -62,9 +62,9 @@ def check_privileges(db: Database, st, live, snapshot_dir: str | None = ".") -> 
     missing = [p for p in UPGRADE_PRIVILEGES if p not in privileges]
     snap_missing = [p for p in SNAPSHOT_PRIVILEGES if p not in privileges] if snapshot_dir is not None else []
     user = db.scalar("SELECT CURRENT_USER()")
-    if missing and roles:
-        return _warn("privileges", f"{user} lacks {', '.join(missing)} directly but has roles: check they are active",
-                     missing=missing)
+    if (missing or snap_missing) and roles:
+        return _warn("privileges", f"{user} lacks {', '.join(missing + snap_missing)} directly but has roles: check "
+                                   "they are active", missing=missing + snap_missing)
     if missing:
         from .guards import _quote_account
 
@@ -78,8 +78,9 @@ def check_privileges(db: Database, st, live, snapshot_dir: str | None = ".") -> 
                                    f"makes its pieces agree): GRANT {', '.join(snap_missing)} ON `{db.name}`.* TO "
                                    f"{_quote_account(str(user))}, or upgrade with --no-snapshot after your own "
                                    "backup", exit_code=ExitCode.PRIVILEGES, missing=snap_missing)
-    snap = " and LOCK TABLES" if snapshot_dir is not None else " (no snapshot: LOCK TABLES not needed)"
-    return _ok("privileges", f"{user} has {', '.join(UPGRADE_PRIVILEGES)}{snap} on `{db.name}`",
+    snap = ", LOCK TABLES" if snapshot_dir is not None else ""
+    note = "" if snapshot_dir is not None else " (no snapshot: LOCK TABLES not needed)"
+    return _ok("privileges", f"{user} has {', '.join(UPGRADE_PRIVILEGES)}{snap} on `{db.name}`{note}",
                needed=list(UPGRADE_PRIVILEGES) + (list(SNAPSHOT_PRIVILEGES) if snapshot_dir is not None else []))
 
 

@@ -19,11 +19,12 @@ def _duration(seconds: float) -> str:
 @click.option("--sql", "as_sql", is_flag=True, help="Write the whole upgrade as one SQL script on stdout.")
 @click.option("--snapshot-dir", default=".", show_default=True, type=click.Path(file_okay=False),
               help="Where the upgrade's snapshot will go (for the free-space check).")
+@click.option("--no-snapshot", is_flag=True, help="Plan an upgrade without a snapshot (no space or LOCK TABLES needed).")
 @click.option("--harbor-user", help="Harbor 1.5.2's database account (user@host), for the harbor_account check.")
 @click.option("--skip-check", "skip_checks", multiple=True, help="Turn a failing check into a warning (by name).")
 @click.option("--no-calibrate", is_flag=True, help="Do not time a scratch TEMPORARY table; use defaults.")
 @json_option
-def plan(settings, target, from_revision, as_sql, snapshot_dir, harbor_user, skip_checks, no_calibrate,
+def plan(settings, target, from_revision, as_sql, snapshot_dir, no_snapshot, harbor_user, skip_checks, no_calibrate,
          as_json) -> None:
     """Show what `upgrade` would do, step by step, without changing anything.
 
@@ -33,7 +34,7 @@ def plan(settings, target, from_revision, as_sql, snapshot_dir, harbor_user, ski
     Exits non-zero when a check fails.
     """
     report = api.plan(settings, api.resolve_target(target), from_revision=api.resolve_start(from_revision),
-                      snapshot_dir=snapshot_dir,
+                      snapshot_dir=None if no_snapshot else snapshot_dir,
                       harbor_user=harbor_user, skip_checks=tuple(skip_checks), calibrate=not no_calibrate)
     if as_json:
         emit_json(report.to_json())
