@@ -40,6 +40,7 @@ def run_revision(connection: Any, revision: str) -> None:
     for op in ops:
         ctx.refresh(op.tables)
         if op.pending(ctx):
+            ctx.ran(op.tables)
             op.run(ctx)
     db.conn.autocommit(False)
 

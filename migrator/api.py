@@ -88,7 +88,8 @@ def upgrade(settings: ConnectionSettings, options: UpgradeOptions | None = None,
     """
     options = options or UpgradeOptions()
     with connect(settings) as db:
-        before = locate(db)
+        live = introspect(db)
+        before = locate(db, live)
         start = start_revision(before, from_revision)
         target = options.target
         if ORDER.index(target) < ORDER.index(start):
@@ -98,8 +99,8 @@ def upgrade(settings: ConnectionSettings, options: UpgradeOptions | None = None,
             return UpgradeOutcome(before, before, None, True)
         skip = tuple(skip_checks) + (("other_clients",) if force_clients else ()) + \
             (("revision",) if from_revision else ())  # --from is the user's word on the revision
-        checks = run_preflight(db, before, introspect(db), snapshot_dir=snapshot_dir, harbor_user=harbor_user,
-                               skip=skip)
+        checks = run_preflight(db, before, live, snapshot_dir=snapshot_dir, harbor_user=harbor_user,
+                               skip=skip, report=False)
         for c in checks:
             if c.status.value != "ok":
                 progress(f"pre-flight {c.line()}")

@@ -38,10 +38,17 @@ class TableSize:
     avg_row_bytes: float
 
 
-def table_sizes(db: Database) -> dict[str, TableSize]:
+def table_sizes(db: Database, tables: list[str] | None = None) -> dict[str, TableSize]:
+    """Rows and row width of every table (or of the named ones)."""
+    where, args = "TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE'", [db.name]
+    if tables is not None:
+        if not tables:
+            return {}
+        where += " AND TABLE_NAME IN (" + ",".join(["%s"] * len(tables)) + ")"
+        args += list(tables)
     out = {}
-    for name, rows, avg in db.query("SELECT TABLE_NAME, TABLE_ROWS, AVG_ROW_LENGTH FROM information_schema.TABLES "
-                                    "WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE'", (db.name,)):
+    for name, rows, avg in db.query(f"SELECT TABLE_NAME, TABLE_ROWS, AVG_ROW_LENGTH FROM information_schema.TABLES "
+                                    f"WHERE {where}", args):
         rows = int(rows or 0)
         exact = rows < EXACT_COUNT_BELOW
         if exact:

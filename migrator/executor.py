@@ -2,8 +2,10 @@
 
 The executor consumes steps and never plans: each operation is probed against
 the live catalog right before it runs, so a rerun after any interruption does
-exactly what is missing. Progress goes to a callback (stderr in the CLI) and,
-when given, to a journal.
+exactly what is missing. The catalog is read once per run, then again for each
+table an operation has run on (the lock and the pre-flight keep everyone else
+out). Progress goes to a callback (stderr in the CLI) and, when given, to a
+journal.
 """
 from __future__ import annotations
 
@@ -91,12 +93,14 @@ def run_steps(db: Database, start: str, options: UpgradeOptions, progress: Progr
         db.execute(f"SET SESSION alter_algorithm = '{options.alter_algorithm}'")
     if options.fixed_time is not None:
         db.execute(f"SET SESSION timestamp = {float(options.fixed_time)}")
+    # The catalog is read once; after that only the tables an operation ran on are read again.
+    schema, changed = introspect(db), set[str]()
     for step in steps_between(start, options.target):
-        ctx = context_for(step, info, introspect(db), db, with_admiral=options.with_admiral,
-                          copy_chunk_rows=options.copy_chunk_rows)
+        ctx = context_for(step, info, schema, db, with_admiral=options.with_admiral,
+                          copy_chunk_rows=options.copy_chunk_rows, changed=changed)
+        ctx.refresh(list(changed))
         pending = [op for op in step.ops if op.pending(ctx)]
         run_data_checks(ctx, pending)
-        sizes = table_sizes(db) if journal else {}
         progress(f"step {step.revision}: {step.summary}")
         if journal:
             journal({"event": "step_start", "revision": step.revision})
@@ -110,9 +114,14 @@ def run_steps(db: Database, start: str, options: UpgradeOptions, progress: Progr
             if not op.pending(ctx):
                 step_result.ops.append(OpResult(op.name, op.kind, 0.0, False))
                 continue
+            rows = 0
             if journal:
+                # its main table's rows as it starts: plan scales the recorded seconds by them
+                size = table_sizes(db, list(op.tables[:1])).get(op.tables[0]) if op.tables else None
+                rows = size.rows if size else 0
                 journal({"event": "op_start", "revision": step.revision, "op": op.name})
             t0 = time.monotonic()
+            ctx.ran(op.tables)
             try:
                 with StatementWatch(db, op.name, progress, options.watch_interval):
                     op.run(ctx)
@@ -126,12 +135,12 @@ def run_steps(db: Database, start: str, options: UpgradeOptions, progress: Progr
             seconds = time.monotonic() - t0
             step_result.ops.append(OpResult(op.name, op.kind, seconds, True))
             if journal:
-                main = sizes.get(op.tables[0]) if op.tables else None
                 journal({"event": "op_done", "revision": step.revision, "op": op.name, "seconds": round(seconds, 4),
-                         "rows": main.rows if main else 0})
+                         "rows": rows})
             progress(f"  {op.name} ({seconds:.2f}s)")
         step_result.seconds = time.monotonic() - started
         result.steps.append(step_result)
+        schema = ctx.schema
         if journal:
             journal({"event": "step_done", "revision": step.revision, "seconds": round(step_result.seconds, 4)})
         progress(f"step {step.revision} done in {step_result.seconds:.2f}s")

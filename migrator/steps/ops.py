@@ -31,19 +31,30 @@ class StepContext:
     db: Database | None = None
     with_admiral: bool = False
     copy_chunk_rows: int = 0          # 0: one INSERT ... SELECT
+    # Tables an operation has run on since ``schema`` last read them (the run holds the lock
+    # and no other client is connected, so nothing else changes the catalog).
+    changed: set[str] = dataclasses.field(default_factory=set)
 
     def live(self, table: str) -> Table | None:
         return self.schema.table(table)
 
+    def ran(self, tables: Iterable[str]) -> None:
+        """Note that an operation ran (or began) on ``tables``: their catalog is to be read again."""
+        self.changed.update(tables)
+
     def refresh(self, tables: Iterable[str]) -> None:
+        """Read from the catalog those of ``tables`` that changed since they were read."""
         from ..schema.introspect import introspect
 
         assert self.db is not None
-        names = list(tables)
+        names = [t for t in tables if t in self.changed]
+        if not names:
+            return
         fresh = introspect(self.db, names)
         merged = {n: t for n, t in self.schema.tables.items() if n not in names}
         merged.update(fresh.tables)
         self.schema = Schema(merged)
+        self.changed.difference_update(names)
 
     def count(self, sql: str) -> int:
         assert self.db is not None

@@ -185,6 +185,27 @@ def test_data_checks(dbs_off):
     assert rows(settings, "SELECT version_num FROM alembic_version") == [("0.4.0",)]
 
 
+@pytest.mark.parametrize("indexed", [True, False], ids=["index-scan", "plain-count"])
+def test_access_log_counts(dbs_off, indexed):
+    """The zero-date and orphan counts of access_log, by the index dives and without the indexes."""
+    settings = dbs_off.seeded()
+    with connect(settings) as db:
+        db.execute("SET SESSION foreign_key_checks = 0")
+        db.execute("UPDATE access_log SET op_time = '0000-00-00 00:00:00', user_id = 99 WHERE log_id IN (2, 5)")
+        if not indexed:
+            db.execute("ALTER TABLE access_log DROP FOREIGN KEY access_log_ibfk_1, "
+                       "DROP FOREIGN KEY access_log_ibfk_2")
+            db.execute("ALTER TABLE access_log DROP INDEX pid_optime, DROP INDEX user_id")
+        zeros = db.scalar("SELECT COUNT(*) FROM access_log WHERE op_time = '0000-00-00 00:00:00'")
+        orphans = db.scalar("SELECT COUNT(*) FROM access_log a LEFT JOIN user u ON u.user_id = a.user_id "
+                            "WHERE u.user_id IS NULL")
+    assert zeros >= 2 and orphans >= 2
+    report = api.plan(settings, calibrate=False)
+    assert f"access_log.op_time: {zeros} zero date(s)" in _check(report, "zero_dates").data["columns"]
+    assert any(d.startswith(f"{orphans} access_log row(s) of users that no longer exist")
+               for d in _check(report, "data").details)
+
+
 def test_revision_check(dbs_off):
     settings = dbs_off.seeded()
     with connect(settings) as db:
