@@ -97,7 +97,9 @@ def _option_file_text(settings: ConnectionSettings, client: Client) -> str:
 
 @contextlib.contextmanager
 def option_file(settings: ConnectionSettings, client: Client) -> Iterator[str]:
-    """A 0600 option file holding the connection, removed on the way out."""
+    """A 0600 option file holding the connection, removed on the way out. Given as
+    ``--defaults-file``, it is the only one the client reads: a ``~/.my.cnf`` cannot send
+    the dump to another server or change its TLS."""
     fd, path = tempfile.mkstemp(prefix="harbor-migrate-", suffix=".cnf")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -110,14 +112,14 @@ def option_file(settings: ConnectionSettings, client: Client) -> Iterator[str]:
 
 def dump_command(client: Client, defaults: str, database: str, tables: list[str] | None = None,
                  extra: tuple[str, ...] = ()) -> list[str]:
-    args = [client.path, f"--defaults-extra-file={defaults}", *DUMP_OPTIONS, *extra]
+    args = [client.path, f"--defaults-file={defaults}", *DUMP_OPTIONS, *extra]
     if not client.mariadb:
         args += ["--set-gtid-purged=OFF", "--column-statistics=0"]
     return args + ["--", database, *(tables or [])]
 
 
 def sql_command(client: Client, defaults: str, database: str) -> list[str]:
-    return [client.path, f"--defaults-extra-file={defaults}", "--default-character-set=utf8mb4", "--batch",
+    return [client.path, f"--defaults-file={defaults}", "--default-character-set=utf8mb4", "--batch",
             "--", database]
 
 

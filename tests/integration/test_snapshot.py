@@ -271,7 +271,7 @@ def test_the_password_reaches_the_clients_only_through_a_private_file(dbs_off, t
     real_popen = subprocess.Popen
 
     def spy(args, **kwargs):
-        cnf = next((a.split("=", 1)[1] for a in args if a.startswith("--defaults-extra-file=")), None)
+        cnf = next((a.split("=", 1)[1] for a in args if a.startswith("--defaults-file=")), None)
         if cnf:  # (not the --version probe)
             seen.append((list(args), stat.S_IMODE(os.stat(cnf).st_mode), cnf))
         return real_popen(args, **kwargs)
