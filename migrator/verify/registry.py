@@ -459,53 +459,35 @@ def _reconcile(db, client: RegistryClient, *, sample: int, limit: int) -> list[C
                     f"repository rows match an image with tags ({client.requests} requests, {elapsed:.1f}s)",
                     data=stats)]
 
-    if only_db.count:
-        checks.append(Check(
-            "registry.only_in_database", Status.FAIL,
-            f"{only_db.count} repository rows have no tagged image in the registry; Harbor 1.5.2 deletes these rows "
-            "at its first start: check that this registry's storage belongs to this database",
-            details=only_db.lines(sample), data=only_db.data(), exit_code=int(ExitCode.VERIFY_FAILED)))
-    else:
-        checks.append(Check("registry.only_in_database", Status.OK, "every repository row has a tagged image"))
-
-    if only_storage.count:
-        checks.append(Check(
-            "registry.only_in_storage", Status.WARN,
-            f"{only_storage.count} tagged repositories of live projects have no repository row; Harbor 1.5.2 adds "
-            "them at its first start (pull counts from access_log)",
-            details=only_storage.lines(sample), data=only_storage.data()))
-    else:
-        checks.append(Check("registry.only_in_storage", Status.OK,
-                            "every tagged repository of a live project has a repository row"))
-
-    if empties.count:
-        checks.append(Check(
-            "registry.empty_repositories", Status.WARN,
-            f"{empties.count} repositories of live projects are in the catalog without tags; Harbor ignores them "
-            "(run the registry's garbage collection to drop them)",
-            details=empties.lines(sample), data=empties.data()))
-    else:
-        checks.append(Check("registry.empty_repositories", Status.OK, "no catalog repository without tags"))
-
-    if outside.count:
-        checks.append(Check(
-            "registry.orphaned_repositories", Status.WARN,
-            f"{outside.count} catalog repositories belong to a missing or deleted project; Harbor ignores them "
-            "(restore the project or delete them from storage)",
-            details=outside.lines(sample), data=outside.data()))
-    else:
-        checks.append(Check("registry.orphaned_repositories", Status.OK,
-                            "every catalog repository belongs to a live project"))
-
-    if bad_rows.count:
-        checks.append(Check(
-            "registry.repository_projects", Status.WARN,
-            f"{bad_rows.count} repository rows point at a missing, deleted or different project than their name "
-            "says: Harbor lists them under that project_id",
-            details=bad_rows.lines(sample), data=bad_rows.data()))
-    else:
-        checks.append(Check("registry.repository_projects", Status.OK,
-                            "every repository row points at the live project its name starts with"))
+    findings = (
+        ("only_in_database", only_db, Status.FAIL,
+         "repository rows have no tagged image in the registry; Harbor 1.5.2 deletes these rows at its first "
+         "start: check that this registry's storage belongs to this database",
+         "every repository row has a tagged image"),
+        ("only_in_storage", only_storage, Status.WARN,
+         "tagged repositories of live projects have no repository row; Harbor 1.5.2 adds them at its first "
+         "start (pull counts from access_log)",
+         "every tagged repository of a live project has a repository row"),
+        ("empty_repositories", empties, Status.WARN,
+         "repositories of live projects are in the catalog without tags; Harbor ignores them (run the "
+         "registry's garbage collection to drop them)",
+         "no catalog repository without tags"),
+        ("orphaned_repositories", outside, Status.WARN,
+         "catalog repositories belong to a missing or deleted project; Harbor ignores them (restore the "
+         "project or delete them from storage)",
+         "every catalog repository belongs to a live project"),
+        ("repository_projects", bad_rows, Status.WARN,
+         "repository rows point at a missing, deleted or different project than their name says: Harbor "
+         "lists them under that project_id",
+         "every repository row points at the live project its name starts with"),
+    )
+    for name, found, status, problem, fine in findings:
+        if not found.count:
+            checks.append(Check(f"registry.{name}", Status.OK, fine))
+            continue
+        checks.append(Check(f"registry.{name}", status, f"{found.count} {problem}", details=found.lines(sample),
+                            data=found.data(),
+                            exit_code=int(ExitCode.VERIFY_FAILED) if status == Status.FAIL else None))
     return checks
 
 
