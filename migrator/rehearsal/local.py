@@ -51,6 +51,7 @@ class LocalBackend(Backend):
             return  # left running on purpose; connect_hint() says how to remove it
         server, self._server = self._server, None
         if server is not None:
+            server.keep = False  # a server kept earlier is removed now that it is stopped
             server.destroy()
 
     def connect_hint(self) -> str:

@@ -97,6 +97,7 @@ def test_backend_conformance(name, request, tmp_path):
 def test_local_keep_leaves_the_server_running_with_a_removal_hint(local_binary):
     backend = get_backend("local", keep=True)
     settings = backend.start()
+    server_dir = backend._server.dir
     try:
         backend.stop()
         assert _port_open(settings.port)
@@ -106,6 +107,7 @@ def test_local_keep_leaves_the_server_running_with_a_removal_hint(local_binary):
         backend.keep = False
         backend.stop()
     assert not _port_open(settings.port)
+    assert not server_dir.exists(), "the kept server's data directory goes with it"
 
 
 def test_unknown_backend_or_option_is_a_usage_error():
