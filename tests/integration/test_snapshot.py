@@ -187,9 +187,13 @@ def test_restore_with_triggers_keeps_the_dump_order(dbs_off, tmp_path):
         assert db.scalar("SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()") == 1
 
 
-def test_writes_during_the_snapshot_cannot_split_it(dbs_off, tmp_path):
-    """The manifest's projections and the dump come from one point in time although Harbor keeps writing:
-    restored, the copy has exactly the projections the manifest recorded."""
+@pytest.mark.parametrize("in_ranges", [False, True], ids=["one-piece", "key-ranges"])
+def test_writes_during_the_snapshot_cannot_split_it(dbs_off, tmp_path, monkeypatch, in_ranges):
+    """The manifest's projections and every piece of the dump come from one point in time although
+    Harbor keeps writing: restored, the copy has exactly the projections the manifest recorded."""
+    if in_ranges:
+        import migrator.snapshot as snapshot_module
+        monkeypatch.setattr(snapshot_module, "SPLIT_BYTES", 1)  # access_log, user, project … in two ranges
     settings = dbs_off.seeded()
     with connect(settings) as db:
         from migrator.seed import add_log_volume
@@ -197,12 +201,22 @@ def test_writes_during_the_snapshot_cannot_split_it(dbs_off, tmp_path):
     stop = threading.Event()
     written = []
 
+    with connect(settings) as db:
+        low, high = db.query("SELECT MIN(user_id), MAX(user_id) FROM user")[0]
+        db.execute(f"UPDATE user SET realname = 'token' WHERE user_id = {low}")
+
     def harbor():
+        """Moves a token between the first and the last user in one transaction (the two key
+        ranges when user is dumped in two): every point in time has exactly one."""
         with connect(settings) as w:
             while not stop.is_set():
                 w.execute("INSERT INTO access_log (user_id, project_id, repo_name, repo_tag, operation) "
                           "VALUES (1, 1, 'library/busy', 'latest', 'push')")
-                w.execute("UPDATE user SET realname = CONCAT('r', FLOOR(RAND() * 1000)) WHERE user_id = 2")
+                give, take = (low, high) if len(written) % 2 else (high, low)
+                w.execute("START TRANSACTION")
+                w.execute(f"UPDATE user SET realname = 'token' WHERE user_id = {give}")
+                w.execute(f"UPDATE user SET realname = 'none' WHERE user_id = {take}")
+                w.execute("COMMIT")
                 written.append(1)
 
     writer = threading.Thread(target=harbor)
@@ -214,10 +228,12 @@ def test_writes_during_the_snapshot_cannot_split_it(dbs_off, tmp_path):
         stop.set()
         writer.join()
     assert written, "the writer never ran"
+    assert any(p["where"] for p in json.loads(manifest.read_text())["pieces"]) == in_ranges
     target = dbs_off.create("busy")
     restore_snapshot(manifest, dbs_off.settings(target))  # checks counts and row digests itself
     with connect(dbs_off.settings(target)) as db:
         assert entity_fingerprints(db, "0.4.0") == json.loads(manifest.read_text())["entities"]
+        assert db.scalar("SELECT COUNT(*) FROM user WHERE realname = 'token'") == 1
 
 
 def test_snapshot_needs_lock_tables(dbs_off, tmp_path):
