@@ -27,8 +27,13 @@ class Step:
     ops: tuple[Op, ...]
 
 
-def _rest(revision: str, handled: set[str]) -> list[Op]:
-    return [Converge(t.name) for t in MODELS[revision].tables if t.name not in handled]
+def _finish(revision: str, ops: list[Op]) -> tuple[Op, ...]:
+    """A revision's operations: ``ops``, then every other table of its model converged (usually
+    a no-op; it repairs drift), then the stamp. A table is handled when an operation of ``ops``
+    that changes schema (not a data move) is about it."""
+    handled = {o.tables[0] for o in ops if o.kind != "data"}
+    rest = [Converge(t.name) for t in MODELS[revision].tables if t.name not in handled]
+    return tuple(ops + rest + [Stamp(revision)])
 
 
 # -- 1.2.0 -----------------------------------------------------------------------
@@ -42,10 +47,8 @@ def _step_1_2_0() -> Step:
         Converge("img_scan_overview", why="create (with the unique image_digest a fresh 1.2 has)"),
         Converge("clair_vuln_timestamp", why="create"),
     ]
-    handled = {"user", "access_log", "repository", "replication_target", "img_scan_job", "img_scan_overview",
-               "clair_vuln_timestamp"}
     return Step("1.2.0", "0.4.0", "access_log keeps user names; vulnerability scanning tables",
-                tuple(ops + _rest("1.2.0", handled) + [Stamp("1.2.0")]))
+                _finish("1.2.0", ops))
 
 
 # -- 1.3.0 -----------------------------------------------------------------------
@@ -74,7 +77,7 @@ def _step_1_3_0() -> Step:
         Converge("replication_target", why="add insecure"),
     ]
     return Step("1.3.0", "1.2.0", "project metadata replaces project.public; per-target insecure flag",
-                tuple(ops + _rest("1.3.0", {"project_metadata", "project", "replication_target"}) + [Stamp("1.3.0")]))
+                _finish("1.3.0", ops))
 
 
 # -- 1.4.0 -----------------------------------------------------------------------
@@ -112,9 +115,8 @@ def _step_1_4_0() -> Step:
                  fills=("replication_immediate_trigger",)),
         Converge("properties", why="id first as primary key, k unique (one ALTER: never without a primary key)"),
     ]
-    handled = {"project", "replication_policy", "replication_immediate_trigger", "properties"}
     return Step("1.4.0", "1.3.0", "replication triggers and filters; properties gets an id",
-                tuple(ops + _rest("1.4.0", handled) + [Stamp("1.4.0")]))
+                _finish("1.4.0", ops))
 
 
 # -- 1.5.0 -----------------------------------------------------------------------
@@ -140,19 +142,17 @@ def _step_1_5_0() -> Step:
         Converge("replication_job", why="add job_uuid and index poid_status"),
         Converge("img_scan_job", why="add job_uuid and four indexes"),
     ]
-    handled = {"harbor_label", "harbor_resource_label", "user_group", "project_member", "replication_job",
-               "img_scan_job"}
     return Step("1.5.0", "1.4.0", "members may be groups; labels; job uuids",
-                tuple(ops + _rest("1.5.0", handled) + [Stamp("1.5.0")]))
+                _finish("1.5.0", ops))
 
 
 def _early_steps() -> list[Step]:
     from .revisions_early import step_0_1_1, step_0_3_0, step_0_4_0
 
     return [
-        Step("0.1.1", "0.1.0", "project roles become members; sysadmin flag; properties", step_0_1_1(_rest)),
-        Step("0.3.0", "0.1.1", "replication tables; wider email and repo_name", step_0_3_0(_rest)),
-        Step("0.4.0", "0.3.0", "repository table; longer names; log and job indexes", step_0_4_0(_rest)),
+        Step("0.1.1", "0.1.0", "project roles become members; sysadmin flag; properties", step_0_1_1(_finish)),
+        Step("0.3.0", "0.1.1", "replication tables; wider email and repo_name", step_0_3_0(_finish)),
+        Step("0.4.0", "0.3.0", "repository table; longer names; log and job indexes", step_0_4_0(_finish)),
     ]
 
 

@@ -10,7 +10,7 @@ probe "is the sysAdmin role still there" is exact.
 """
 from __future__ import annotations
 
-from .ops import Converge, DataMove, DropTable, Op, Stamp, StepContext
+from .ops import Converge, DataMove, DropTable, Op, StepContext
 
 
 def _roles_probe(ctx: StepContext) -> str | None:
@@ -42,7 +42,7 @@ def _roles_sql(ctx: StepContext) -> list[str]:
     ]
 
 
-def step_0_1_1(rest) -> tuple[Op, ...]:
+def step_0_1_1(finish) -> tuple[Op, ...]:
     ops: list[Op] = [
         Converge("properties", why="create"),
         Converge("alembic_version", why="create (Harbor's tool does this on its first run)"),
@@ -56,11 +56,10 @@ def step_0_1_1(rest) -> tuple[Op, ...]:
         DropTable("user_project_role", "its rows are in project_member"),
         DropTable("project_role", "its rows are in project_member"),
     ]
-    handled = {"properties", "alembic_version", "role", "user", "project", "project_member"}
-    return tuple(ops + rest("0.1.1", handled) + [Stamp("0.1.1")])
+    return finish("0.1.1", ops)
 
 
-def step_0_3_0(rest) -> tuple[Op, ...]:
+def step_0_3_0(finish) -> tuple[Op, ...]:
     ops: list[Op] = [
         Converge("user", why="email to varchar(128)"),
         Converge("access_log", why="repo_name to varchar(256), add repo_tag"),
@@ -68,11 +67,10 @@ def step_0_3_0(rest) -> tuple[Op, ...]:
         Converge("replication_policy", why="create"),
         Converge("replication_job", why="create"),
     ]
-    handled = {"user", "access_log", "replication_target", "replication_policy", "replication_job"}
-    return tuple(ops + rest("0.3.0", handled) + [Stamp("0.3.0")])
+    return finish("0.3.0", ops)
 
 
-def step_0_4_0(rest) -> tuple[Op, ...]:
+def step_0_4_0(finish) -> tuple[Op, ...]:
     ops: list[Op] = [
         Converge("user", why="username to varchar(32), email to varchar(255)"),
         Converge("project", why="name to varchar(41)"),
@@ -82,6 +80,4 @@ def step_0_4_0(rest) -> tuple[Op, ...]:
         Converge("replication_job", why="index poid_uptime"),
         Converge("repository", why="create"),
     ]
-    handled = {"user", "project", "replication_target", "replication_policy", "access_log", "replication_job",
-               "repository"}
-    return tuple(ops + rest("0.4.0", handled) + [Stamp("0.4.0")])
+    return finish("0.4.0", ops)
