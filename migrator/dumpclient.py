@@ -150,24 +150,33 @@ def client_error(client: Client, stderr: bytes, settings: ConnectionSettings, do
 
 
 @contextlib.contextmanager
+def _running(client: Client, settings: ConnectionSettings, command: Callable[[str], list[str]], *, doing: str,
+             fallback: type[MigratorError], **pipes: Any) -> Iterator[subprocess.Popen]:
+    """``client`` run with ``command(option file)``: yields the process; killed if we fail, and
+    its own failure raised as our one-line error once it has ended."""
+    with option_file(settings, client) as cnf, stderr_file() as errors:
+        proc = subprocess.Popen(command(cnf), stderr=errors, **pipes)
+        try:
+            yield proc
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        if proc.wait() != 0:
+            raise client_error(client, read_stderr(errors), settings, f"{client.name} ({doing})", fallback)
+
+
+@contextlib.contextmanager
 def dump_stream(settings: ConnectionSettings, tables: list[str] | None = None, extra: tuple[str, ...] = (), *,
                 doing: str, fallback: type[MigratorError] = MigratorError) -> Iterator[Iterator[bytes]]:
     """The dump client's output for ``settings.database`` (or some of its tables), a block at a
     time; on the way out, its failure as our error (or, on ours, the client killed)."""
     client = dump_client()
-    with option_file(settings, client) as cnf, stderr_file() as errors:
-        proc = subprocess.Popen(dump_command(client, cnf, settings.database, tables, extra),
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors)
-        try:
-            widen_pipe(proc.stdout)
-            yield iter(lambda: proc.stdout.read(READ_BYTES), b"")
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
+    with _running(client, settings, lambda cnf: dump_command(client, cnf, settings.database, tables, extra),
+                  doing=doing, fallback=fallback, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE) as proc:
+        widen_pipe(proc.stdout)
+        yield iter(lambda: proc.stdout.read(READ_BYTES), b"")
         proc.stdout.close()
-        if proc.wait() != 0:
-            raise client_error(client, read_stderr(errors), settings, f"{client.name} ({doing})", fallback)
 
 
 ROWS_ONLY = ("--no-create-info", "--skip-triggers")
@@ -179,22 +188,14 @@ def sql_session(settings: ConnectionSettings, *, doing: str,
     """A SQL client session on ``settings.database``; yields the function that feeds it SQL
     text. On the way out its input is closed and its failure raised as our error."""
     client = sql_client()
-    with option_file(settings, client) as cnf, stderr_file() as errors:
-        proc = subprocess.Popen(sql_command(client, cnf, settings.database), stdin=subprocess.PIPE,
-                                stdout=subprocess.DEVNULL, stderr=errors)
+    with _running(client, settings, lambda cnf: sql_command(client, cnf, settings.database),
+                  doing=doing, fallback=fallback, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL) as proc:
+        widen_pipe(proc.stdin)
         try:
-            widen_pipe(proc.stdin)
-            try:
-                yield proc.stdin.write
-                proc.stdin.close()
-            except BrokenPipeError:
-                pass  # the client stopped reading: its exit status and stderr say why
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-        if proc.wait() != 0:
-            raise client_error(client, read_stderr(errors), settings, f"{client.name} ({doing})", fallback)
+            yield proc.stdin.write
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass  # the client stopped reading: its exit status and stderr say why
 
 
 def stderr_file():

