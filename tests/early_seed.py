@@ -9,6 +9,7 @@ from __future__ import annotations
 from migrator.db import Database
 from migrator.schema.model import render_create_declared
 from migrator.schema.revisions import MODELS
+from migrator.seed import BASE_SQL
 
 BASE_010 = [
     "INSERT INTO access VALUES (NULL, 'A', 'All access for the system'), (NULL, 'M', 'Management access for project'), "
@@ -35,17 +36,8 @@ SAMPLE_010 = [
     "INSERT INTO access_log VALUES (1, 3, 2, 'team/app', NULL, 'push', '2016-05-02 10:00:00'), "
     "(2, 5, 2, 'team/app', NULL, 'pull', '2016-05-03 11:00:00')",
 ]
-BASE_011 = [
-    "INSERT INTO access (access_code, comment) VALUES ('M', 'Management access for project'), "
-    "('R', 'Read access for project'), ('W', 'Write access for project'), ('D', 'Delete access for project'), "
-    "('S', 'Search access for project')",
-    "INSERT INTO role (role_code, name) VALUES ('MDRWS', 'projectAdmin'), ('RWS', 'developer'), ('RS', 'guest')",
-    "INSERT INTO user (username, email, password, realname, comment, deleted, sysadmin_flag, creation_time, "
-    "update_time) VALUES ('admin', 'admin@example.com', '', 'system admin', 'admin user', 0, 1, NOW(), NOW()), "
-    "('anonymous', 'anonymous@example.com', '', 'anonymous user', 'anonymous user', 1, 0, NOW(), NOW())",
-    "INSERT INTO project (owner_id, name, creation_time, update_time, public) VALUES (1, 'library', NOW(), NOW(), 1)",
-    "INSERT INTO project_member (project_id, user_id, role, creation_time, update_time) VALUES (1, 1, 1, NOW(), NOW())",
-]
+# The rows Harbor's registry.sql inserts have not changed since 0.1.1: the 0.5.0 seed's, without its stamp.
+BASE_011 = [sql for sql in BASE_SQL if "alembic_version" not in sql]
 
 
 def seed_early(db: Database, revision: str, *, stamped: bool = True, sample: bool = True) -> None:
