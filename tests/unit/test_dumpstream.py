@@ -50,6 +50,16 @@ def test_digest_and_count_do_not_depend_on_chunks_statements_or_client(size, per
     assert scan(mysql_form(ROWS, per_statement), size) == EXPECTED
 
 
+@pytest.mark.parametrize("size", [3, 64, 1 << 20])
+def test_rows_full_of_semicolons_are_read_whole(size):
+    """``;`` is searched alone first (fast); past many that end nothing, the two-byte search takes over."""
+    rows = [b"(1,'" + b";" * 300 + b"')", b"(2,'a;b;;c;\\n;')", b"(3,';')"]
+    want = (3, hashlib.sha256(b",\n".join(rows)).hexdigest())
+    for per_statement in (1, 3):
+        assert scan(mariadb_form(rows, per_statement), size) == want
+        assert scan(mysql_form(rows, per_statement), size) == want
+
+
 def test_a_changed_value_changes_the_digest_and_empty_tables_have_none():
     changed = [ROWS[0], b"(2,'it\\'s (a) \\\"test\\\", ok!',0x00FF)"] + ROWS[2:]
     assert scan(mariadb_form(changed, 2), 64) != EXPECTED
