@@ -5,13 +5,15 @@ Data is compared through *projections*: for each thing Harbor users care about
 targets, policies with their trigger kind, immediate triggers, jobs, properties)
 a query that yields the same rows before and after the upgrade, whatever the
 revision (project.public at 0.4.0 is the 'public' metadata row at 1.5.0). The
-snapshot stores the projection hashes per key; ``verify`` recomputes them live
+snapshot stores the projection hashes per key (the server hashes each row's line
+and sends a bucket of them per result row); ``verify`` recomputes them live
 and lists every key that differs. The audit log, the one big table, is compared
 row by row with the snapshot's dump instead (``audit_log``). Without a snapshot,
 the invariants that need none are checked.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import pathlib
 from typing import Any
@@ -37,65 +39,117 @@ def _q(*cols: str) -> str:
     return "CONCAT_WS('|', " + ", ".join(f"QUOTE({c})" for c in cols) + ")"
 
 
-def projections(revision: str, with_admiral: bool = False) -> dict[str, str]:
-    """entity -> SQL returning (key, line) ordered by key, for a database at ``revision``."""
-    p: dict[str, str] = {}
-    p["users"] = (f"SELECT user_id, {_q('user_id', 'username', 'email', 'password', 'realname', 'comment', 'deleted', 'reset_uuid', 'salt', 'sysadmin_flag', 'creation_time', 'update_time')} "
-                  "FROM user ORDER BY user_id")
+@dataclasses.dataclass(frozen=True)
+class Projection:
+    """One thing users care about, as SQL: a key and a line per row, in key order.
+
+    ``buckets`` are integer expressions that follow the key order and that at most
+    ``BUCKET_ROWS`` rows share (the key's integer part, divided): the server hashes
+    each row and joins a bucket's hashes into one result row, so a projection of
+    20,000 rows costs a few result rows instead of 20,000 for the driver to decode.
+    """
+
+    key: str
+    line: str
+    source: str                    # FROM … [WHERE …]
+    order: str
+    buckets: tuple[str, ...]
+
+
+BUCKET_ROWS = 1024
+_GROUPED_BYTES = 16 << 20  # group_concat_max_len for a bucket: ~40 bytes a row, far below this
+
+
+def projections(revision: str, with_admiral: bool = False) -> dict[str, Projection | None]:
+    """entity -> its Projection for a database at ``revision`` (None: nothing to compare)."""
+    per = f"DIV {BUCKET_ROWS}"
+    p: dict[str, Projection | None] = {}
+    p["users"] = Projection("user_id", _q('user_id', 'username', 'email', 'password', 'realname', 'comment',
+                                          'deleted', 'reset_uuid', 'salt', 'sysadmin_flag', 'creation_time',
+                                          'update_time'),
+                            "user", "user_id", (f"user_id {per}",))
     public = ("(p.public <> 0)" if not _at_least(revision, "1.3.0") else
               "(SELECT MAX(m.value = 'true') FROM project_metadata m WHERE m.project_id = p.project_id "
               "AND m.name = 'public' AND m.deleted = 0)")
-    p["projects"] = (f"SELECT p.project_id, {_q('p.project_id', 'p.owner_id', 'p.name', 'p.creation_time', 'p.update_time', 'p.deleted', public)} "
-                     "FROM project p ORDER BY p.project_id")
+    p["projects"] = Projection("p.project_id", _q('p.project_id', 'p.owner_id', 'p.name', 'p.creation_time',
+                                                  'p.update_time', 'p.deleted', public),
+                               "project p", "p.project_id", (f"p.project_id {per}",))
     if _at_least(revision, "1.5.0"):
-        p["members"] = (f"SELECT CONCAT(project_id, ':', entity_id), {_q('project_id', 'entity_id', 'role', 'creation_time', 'update_time')} "
-                        "FROM project_member WHERE entity_type = 'u' ORDER BY project_id, entity_id")
+        p["members"] = Projection("CONCAT(project_id, ':', entity_id)",
+                                  _q('project_id', 'entity_id', 'role', 'creation_time', 'update_time'),
+                                  "project_member WHERE entity_type = 'u'", "project_id, entity_id",
+                                  ("project_id", f"entity_id {per}"))
     else:
-        p["members"] = (f"SELECT CONCAT(project_id, ':', user_id), {_q('project_id', 'user_id', 'role', 'creation_time', 'update_time')} "
-                        "FROM project_member ORDER BY project_id, user_id")
-    p["repositories"] = (f"SELECT repository_id, {_q('repository_id', 'name', 'project_id', 'description', 'pull_count', 'star_count', 'creation_time', 'update_time')} "
-                         "FROM repository ORDER BY repository_id")
-    p["replication_targets"] = (f"SELECT id, {_q('id', 'name', 'url', 'username', 'password', 'target_type', 'creation_time', 'update_time')} "
-                                "FROM replication_target ORDER BY id")
+        p["members"] = Projection("CONCAT(project_id, ':', user_id)",
+                                  _q('project_id', 'user_id', 'role', 'creation_time', 'update_time'),
+                                  "project_member", "project_id, user_id", ("project_id", f"user_id {per}"))
+    p["repositories"] = Projection("repository_id", _q('repository_id', 'name', 'project_id', 'description',
+                                                       'pull_count', 'star_count', 'creation_time', 'update_time'),
+                                   "repository", "repository_id", (f"repository_id {per}",))
+    p["replication_targets"] = Projection("id", _q('id', 'name', 'url', 'username', 'password', 'target_type',
+                                                   'creation_time', 'update_time'),
+                                          "replication_target", "id", (f"id {per}",))
     if _at_least(revision, "1.4.0"):
         kind = "SUBSTRING_INDEX(SUBSTRING_INDEX(cron_str, '\"kind\":\"', -1), '\"', 1)"
     else:
         kind = "'Manual'" if with_admiral else "IF(enabled = 1, 'Immediate', 'Manual')"
-    p["replication_policies"] = (f"SELECT id, {_q('id', 'name', 'project_id', 'target_id', 'description', 'deleted', 'start_time', 'creation_time', 'update_time', kind)} "
-                                 "FROM replication_policy ORDER BY id")
+    p["replication_policies"] = Projection("id", _q('id', 'name', 'project_id', 'target_id', 'description', 'deleted',
+                                                    'start_time', 'creation_time', 'update_time', kind),
+                                           "replication_policy", "id", (f"id {per}",))
     if _at_least(revision, "1.4.0"):
-        p["replication_triggers"] = (f"SELECT CONCAT(policy_id, ':', namespace), {_q('policy_id', 'namespace', 'on_push', 'on_deletion')} "
-                                     "FROM replication_immediate_trigger ORDER BY policy_id, namespace")
+        p["replication_triggers"] = Projection("CONCAT(policy_id, ':', namespace)",
+                                               _q('policy_id', 'namespace', 'on_push', 'on_deletion'),
+                                               "replication_immediate_trigger", "policy_id, namespace",
+                                               ("policy_id",))
     elif not with_admiral:
-        p["replication_triggers"] = (f"SELECT CONCAT(rp.id, ':', pr.name), {_q('rp.id', 'pr.name', '1', '1')} "
-                                     "FROM replication_policy rp JOIN project pr ON pr.project_id = rp.project_id "
-                                     "WHERE rp.enabled = 1 ORDER BY rp.id, pr.name")
+        p["replication_triggers"] = Projection("CONCAT(rp.id, ':', pr.name)", _q('rp.id', 'pr.name', '1', '1'),
+                                               "replication_policy rp JOIN project pr ON pr.project_id = "
+                                               "rp.project_id WHERE rp.enabled = 1", "rp.id, pr.name",
+                                               (f"rp.id {per}",))
     else:
-        p["replication_triggers"] = "SELECT 1, 1 FROM DUAL WHERE 1 = 0"
-    p["replication_jobs"] = (f"SELECT id, {_q('id', 'status', 'policy_id', 'repository', 'operation', 'tags', 'creation_time', 'update_time')} "
-                             "FROM replication_job ORDER BY id")
-    p["properties"] = f"SELECT k, {_q('k', 'v')} FROM properties ORDER BY k"
+        p["replication_triggers"] = None
+    p["replication_jobs"] = Projection("id", _q('id', 'status', 'policy_id', 'repository', 'operation', 'tags',
+                                                'creation_time', 'update_time'),
+                                       "replication_job", "id", (f"id {per}",))
+    p["properties"] = Projection("k", _q("k", "v"), "properties", "k", ("LENGTH(k) * 0",))  # one bucket: a few rows
     return p
 
 
-def _short(line: Any) -> str:
-    data = line if isinstance(line, bytes) else str(line).encode("utf-8")
-    return hashlib.sha256(data).hexdigest()[:16]
+def _hashed(p: Projection) -> tuple[str, str]:
+    """(the key, the first 16 hex digits of the line's SHA-256) as SQL, both as UTF-8 text
+    whatever the columns' character set (so a table converted by the upgrade hashes alike)."""
+    return (f"HEX(CONVERT(CONCAT({p.key}, '') USING utf8mb4))",
+            f"LEFT(SHA2(CONVERT({p.line} USING utf8mb4), 256), 16)")
 
 
-def _fingerprint(db: Database, sql: str) -> dict[str, Any]:
-    total = hashlib.sha256()
-    keys: dict[str, str] = {}
-    for key, line in db.stream(sql, batch=20000):
-        h = _short(line)
-        total.update(h.encode())
-        keys[str(key)] = h
+def _items(db: Database, p: Projection) -> list[str]:
+    """Each row as ``HASH16 HEXKEY ;`` (no spaces), in key order: a bucket of them per result row, or
+    one row each should a bucket outgrow group_concat_max_len (the ";" shows an item was not cut)."""
+    key, digest = _hashed(p)
+    item = f"CONCAT({digest}, {key}, ';')"
+    buckets = ", ".join(f"{b} AS b{n}" for n, b in enumerate(p.buckets))
+    names = ", ".join(f"b{n}" for n in range(len(p.buckets)))
+    items: list[str] = []
+    for *_, count, joined in db.query(f"SELECT {buckets}, COUNT(*), GROUP_CONCAT({item} ORDER BY {p.order} "
+                                      f"SEPARATOR ',') FROM {p.source} GROUP BY {names} ORDER BY {names}"):
+        bucket = (joined if isinstance(joined, str) else joined.decode()).split(",")
+        if len(bucket) != count or not bucket[-1].endswith(";"):
+            return [i for (i,) in db.query(f"SELECT {item} FROM {p.source} ORDER BY {p.order}")]
+        items += bucket
+    return items
+
+
+def _fingerprint(db: Database, p: Projection | None) -> dict[str, Any]:
+    pairs = [(i[16:-1], i[:16]) for i in (_items(db, p) if p is not None else [])]
+    total = hashlib.sha256("".join(h for _, h in pairs).encode())
+    keys = {bytes.fromhex(k).decode("utf-8", "replace"): h for k, h in pairs}
     return {"rows": len(keys), "sha256": total.hexdigest(), "keys": keys}
 
 
 def entity_fingerprints(db: Database, revision: str, with_admiral: bool = False) -> dict[str, Any]:
     """Projection hashes of a database at ``revision`` (stored in snapshot manifests)."""
-    return {name: _fingerprint(db, sql) for name, sql in projections(revision, with_admiral).items()}
+    db.execute(f"SET SESSION group_concat_max_len = {_GROUPED_BYTES}")
+    return {name: _fingerprint(db, p) for name, p in projections(revision, with_admiral).items()}
 
 
 def _diff_entity(name: str, before: dict[str, Any], now: dict[str, Any]) -> list[str]:

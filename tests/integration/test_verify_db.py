@@ -1,6 +1,7 @@
 """verify: the schema, the data against the pre-upgrade snapshot, and the invariants."""
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -10,7 +11,9 @@ from migrator.checks import Status
 from migrator.db import connect
 from migrator.errors import ExitCode
 from migrator.executor import UpgradeOptions
+from migrator.schema.revisions import HEAD
 from migrator.snapshot import take_snapshot
+from migrator.verify import database as verify_database
 from tests.helpers import run_cli
 
 pytestmark = pytest.mark.integration
@@ -116,3 +119,35 @@ def test_the_audit_log_needs_the_snapshots_dump(upgraded):
     checks = _by_name(api.verify(settings, snapshot=str(manifest), only=("data",)))
     assert checks["data.access_log"].status == Status.FAIL and "is missing" in checks["data.access_log"].message
     assert checks["data.users"].status == Status.OK  # the manifest's projections still serve
+
+
+def _hashed_here(db, revision):
+    """The projections' rows fetched one by one and hashed in Python, not by the server."""
+    out = {}
+    for name, p in verify_database.projections(revision).items():
+        rows = [] if p is None else db.query(f"SELECT {p.key}, {p.line} FROM {p.source} ORDER BY {p.order}")
+        short = [(str(key), hashlib.sha256(line if isinstance(line, bytes) else str(line).encode()).hexdigest()[:16])
+                 for key, line in rows]
+        out[name] = {"rows": len(short), "sha256": hashlib.sha256("".join(h for _, h in short).encode()).hexdigest(),
+                     "keys": dict(short)}
+    return out
+
+
+@pytest.mark.parametrize("bucket_rows, bucket_bytes", [(1024, None), (2, None), (2, 4)],
+                         ids=["one-bucket", "many-buckets", "buckets-cut-short"])
+def test_projections_hashed_by_the_server_equal_the_rows_hashed_here(dbs_off, monkeypatch, bucket_rows, bucket_bytes):
+    """Before (0.4.0) and after the upgrade (1.5.0, project_metadata, entity ids), with the seed's
+    non-Latin-1 names: in key order across buckets, and row by row when a bucket outgrows
+    group_concat_max_len."""
+    monkeypatch.setattr(verify_database, "BUCKET_ROWS", bucket_rows)
+    if bucket_bytes:
+        monkeypatch.setattr(verify_database, "_GROUPED_BYTES", bucket_bytes)
+    settings = dbs_off.seeded()
+    for revision in ("0.4.0", HEAD):
+        if revision == HEAD:
+            api.upgrade(settings, UpgradeOptions())
+        with connect(settings) as db:
+            found = verify_database.entity_fingerprints(db, revision)
+            assert found == _hashed_here(db, revision)
+        assert found["users"]["rows"] >= 5 and "zhang张三" not in json.dumps(found)  # hashes, not names
+        assert {"1", "8"} <= set(found["users"]["keys"]) and found["members"]["rows"] >= 3
