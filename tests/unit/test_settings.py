@@ -24,6 +24,13 @@ def test_parse_pymysql_socket_and_tls():
     assert not any(k.startswith("ssl_") for k in kw), "PyMySQL would rebuild the ssl dict without the CA"
 
 
+def test_a_plain_socket_skips_tls_and_tcp_keeps_the_drivers_preferred_tls():
+    socket = ConnectionSettings(unix_socket="/run/mysqld/mysqld.sock", database="registry").pymysql_kwargs()
+    assert socket["ssl_disabled"] is True and "ssl" not in socket
+    tcp = ConnectionSettings(host="db.example.com", database="registry").pymysql_kwargs()
+    assert not any(k.startswith("ssl") for k in tcp)
+
+
 @pytest.mark.parametrize("bad", ["postgresql://u@h/db", "not a dsn", "mysql://u@h/db?foo=bar"])
 def test_bad_dsns(bad):
     with pytest.raises(UsageError):
