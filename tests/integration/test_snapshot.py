@@ -390,6 +390,63 @@ def test_ddl_waits_for_the_snapshot_instead_of_changing_a_table_under_it(dbs_off
         db.execute("ALTER TABLE role ADD COLUMN extra INT")
 
 
+def test_ddl_that_the_dump_would_wait_for_stops_the_snapshot_instead_of_hanging(dbs_off, tmp_path, monkeypatch):
+    """An ALTER waits for our snapshot's metadata lock on `user`; the dump client reaching `user`
+    (the last table) then waits behind the ALTER, and the snapshot for the client: nobody would
+    move until the ALTER's lock_wait_timeout. The snapshot sees it, stops with an error naming
+    the ALTER, and the ALTER then goes through."""
+    import time
+
+    import migrator.snapshot as snapshot_module
+    from migrator.dumpstream import TableScan
+    from migrator.seed import add_log_volume
+
+    settings = dbs_off.seeded()
+    with connect(settings) as db:
+        add_log_volume(db, 40000)  # a few MB before `user`: the client is still on its way there
+    monkeypatch.setattr(snapshot_module, "MDL_STALL_SECONDS", 1)
+    altered: list[float] = []
+
+    class SlowScan(TableScan):
+        def feed(self, chunk):
+            time.sleep(0.1)
+            super().feed(chunk)
+
+    real_dump_piece = snapshot_module._dump_piece
+
+    def slow_dump_piece(settings_, piece, cancel):
+        piece.scan = SlowScan()
+        return real_dump_piece(settings_, piece, cancel)
+
+    def alter():
+        with connect(settings) as other:
+            other.execute("SET SESSION lock_wait_timeout = 60")
+            other.execute("ALTER TABLE user ADD COLUMN extra INT")
+            altered.append(time.monotonic())
+
+    real_release = snapshot_module._WriteBarrier.release
+
+    def release(self):
+        if self.held:
+            threading.Thread(target=alter, daemon=True).start()
+        real_release(self)
+
+    monkeypatch.setattr(snapshot_module, "_dump_piece", slow_dump_piece)
+    monkeypatch.setattr(snapshot_module._WriteBarrier, "release", release)
+    started = time.monotonic()
+    with connect(settings) as db, pytest.raises(ClientsConnected, match=r"`user` waited 1 s behind connection "
+                                                                          r"\d+ \(root\): ALTER TABLE user ADD"):
+        take_snapshot(db, tmp_path)
+    stopped = time.monotonic()
+    assert stopped - started < 30
+    for _ in range(100):
+        if altered:
+            break
+        time.sleep(0.1)
+    assert altered and altered[0] >= stopped - 1, "the ALTER goes through once the snapshot has stopped"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_open_write_transaction_stops_the_snapshot_with_a_clear_error(dbs_off, tmp_path, monkeypatch):
     import migrator.snapshot as snapshot_module
 
