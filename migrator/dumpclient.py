@@ -110,9 +110,19 @@ def option_file(settings: ConnectionSettings, client: Client) -> Iterator[str]:
             os.unlink(path)
 
 
+@functools.lru_cache(maxsize=None)
+def _stdbuf() -> tuple[str, ...]:
+    """``stdbuf -o 1M`` where coreutils has it: the dump client writes its stdout through a
+    4 KiB stdio buffer, 25,000 writes (and as many wake-ups of our reader) per 100 MB;
+    a 1 MiB buffer makes that ~100 (measured: the client's system time 0.09-0.15 s ->
+    0.04-0.06 s per million rows). Without it the client runs as it is."""
+    path = find_binary(["stdbuf"])
+    return (path, f"-o{PIPE_BYTES}") if path else ()
+
+
 def dump_command(client: Client, defaults: str, database: str, tables: list[str] | None = None,
                  extra: tuple[str, ...] = ()) -> list[str]:
-    args = [client.path, f"--defaults-file={defaults}", *DUMP_OPTIONS, *extra]
+    args = [*_stdbuf(), client.path, f"--defaults-file={defaults}", *DUMP_OPTIONS, *extra]
     if not client.mariadb:
         args += ["--set-gtid-purged=OFF", "--column-statistics=0"]
     return args + ["--", database, *(tables or [])]

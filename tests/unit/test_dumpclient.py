@@ -48,7 +48,8 @@ def test_socket_and_no_password():
 
 def test_dump_command_keeps_the_password_off_the_command_line():
     args = dump_command(MYSQL, "/tmp/x.cnf", "-odd-name", ["t"])
-    assert args[:2] == ["/usr/bin/mysqldump", "--defaults-file=/tmp/x.cnf"]
+    client = args.index("/usr/bin/mysqldump")
+    assert args[client + 1] == "--defaults-file=/tmp/x.cnf"
     assert "--set-gtid-purged=OFF" in args and args[-3:] == ["--", "-odd-name", "t"]  # a name is never an option
     assert "--set-gtid-purged=OFF" not in dump_command(MARIADB, "/tmp/x.cnf", "registry")
 
@@ -69,3 +70,18 @@ def test_client_failures_become_one_line_errors(stderr, kind):
     assert type(err) is kind and "\n" not in err.message and "s3cret" not in err.message
     if kind is SnapshotInvalid:
         assert err.message.startswith("loading failed: ")
+
+
+def test_the_dump_client_writes_through_a_big_stdout_buffer_where_stdbuf_exists(monkeypatch):
+    from migrator import dumpclient
+
+    monkeypatch.setattr(dumpclient, "find_binary", lambda names: "/usr/bin/stdbuf" if "stdbuf" in names else None)
+    dumpclient._stdbuf.cache_clear()
+    try:
+        assert dump_command(MARIADB, "/tmp/x.cnf", "registry")[:3] == ["/usr/bin/stdbuf", "-o1048576",
+                                                                         MARIADB.path]
+        monkeypatch.setattr(dumpclient, "find_binary", lambda names: None)
+        dumpclient._stdbuf.cache_clear()
+        assert dump_command(MARIADB, "/tmp/x.cnf", "registry")[0] == MARIADB.path
+    finally:
+        dumpclient._stdbuf.cache_clear()
