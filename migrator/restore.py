@@ -11,6 +11,7 @@ triggers loads in one session, in dump order, so no trigger fires on restored ro
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import pathlib
 import re
@@ -24,8 +25,8 @@ from .db import Database, quote_ident as q
 from .dumpstream import split_inserts, strip_secondary_indexes
 from .errors import MigratorError, SnapshotInvalid, TargetNotEmpty
 from .settings import ConnectionSettings
-from .snapshot import (Progress, check_dump_hash, differences, dump_chunks, human_size, load_manifest, piece_digests,
-                       snapshot_paths)
+from .snapshot import (Progress, check_dump_hash, differences, dump_chunks, dump_frames, human_size, load_manifest,
+                       piece_digests, snapshot_paths)
 from .worker import Worker
 
 LOAD_SESSIONS = 2           # client sessions a restore deals the rows out to (triggers: one, in dump order)
@@ -72,14 +73,15 @@ def _create_database(target: ConnectionSettings, manifest: dict[str, Any]) -> No
         conn.close()
 
 
-def _load(dump: pathlib.Path, target: ConnectionSettings, prologue: bytes,
-          sessions: int) -> list[tuple[str, list[str]]]:
+def _load(dump: pathlib.Path, target: ConnectionSettings, prologue: bytes, sessions: int,
+          charsets: dict[int, str]) -> list[tuple[str, list[str]]]:
     """Load the dump into ``target`` with the SQL client, without the tables' plain indexes and
     foreign keys; returns those, per table, to be added after the rows.
 
     With ``sessions`` > 1, the tables are created first, then their INSERT statements are
     dealt out to that many client sessions (each set up by the dump's own header): the
-    server parses and inserts them side by side.
+    server parses and inserts them side by side, each session switched to a piece's
+    character set (``charsets``: frame -> charset) before that piece's rows.
     """
     deferred: list[tuple[str, list[str]]] = []
     doing = "loading the snapshot"
@@ -100,11 +102,16 @@ def _load(dump: pathlib.Path, target: ConnectionSettings, prologue: bytes,
         try:
             for send in feeds:
                 send(b"".join(header))
-            n = 0
-            for table, text in split_inserts(dump_chunks(dump)):
-                if table is not None:
-                    feeds[n % sessions](text)
-                    n += 1
+            n, current = 0, None
+            for frame, blocks in itertools.groupby(dump_frames(dump), key=lambda fb: fb[0]):
+                if charsets.get(frame, dumpclient.TEXT) != current:
+                    current = charsets.get(frame, dumpclient.TEXT)
+                    for send in feeds:
+                        send(f"/*!40101 SET NAMES {current} */;\n".encode())
+                for table, text in split_inserts(block for _, block in blocks):
+                    if table is not None:
+                        feeds[n % sessions](text)
+                        n += 1
         except BrokenPipeError:
             pass  # a session stopped reading: leaving the stack raises its error
     return deferred
@@ -194,7 +201,8 @@ def restore_snapshot(path: str | os.PathLike, target: ConnectionSettings, *, for
         db.execute("SET SESSION foreign_key_checks = 1")
         progress(f"  loading {dump.name} ({human_size(dump.stat().st_size)} compressed)")
         sessions = 1 if manifest.get("triggers") else LOAD_SESSIONS
-        deferred = _load(dump, target, prologue, sessions)
+        deferred = _load(dump, target, prologue, sessions,
+                         {p["frame"]: p.get("charset", dumpclient.TEXT) for p in manifest["pieces"]})
         loaded = set(db.table_names())
         tables = [t["name"] for t in manifest["tables"] if t["name"] in loaded]
         progress(f"  adding the indexes of {len(deferred)} tables while checking {len(tables)} tables' rows")

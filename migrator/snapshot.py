@@ -206,7 +206,8 @@ def take_snapshot(db: Database, directory: str | os.PathLike, *, name: str | Non
             "dump": {"file": dump_path.name, "sha256": hashing.sha.hexdigest(), "bytes": hashing.size,
                      "client": dumpclient.dump_client().name},
             "tables": _table_entries(tables, facts["ddl"], pieces),
-            "pieces": [{"frame": n, "table": t, "where": piece.where, "rows": rows, "sha256": sha}
+            "pieces": [{"frame": n, "table": t, "where": piece.where, "charset": piece.charset, "rows": rows,
+                        "sha256": sha}
                        for n, piece in enumerate(pieces) for t, (rows, sha) in piece.result().items()],
             "triggers": triggers,
             "entities": facts["entities"],
@@ -273,6 +274,7 @@ class _Piece:
     where: str | None
     extra: tuple[str, ...]
     path: pathlib.Path
+    charset: str                     # dumpclient.dump_charset of its tables
     started: threading.Event = dataclasses.field(default_factory=threading.Event)
     scan: TableScan = dataclasses.field(default_factory=TableScan)
     names: list[str] = dataclasses.field(default_factory=list)
@@ -309,13 +311,16 @@ def _plan_pieces(db: Database, tables: list[str], dump_path: pathlib.Path, trigg
     its table's rows, and the second range would come after it.
     """
     splits = {} if triggers else _split_points(db, tables)
+    charsets = dumpclient.table_dump_charsets(db, tables)
     temp = [dump_path.with_name(f"{dump_path.name}.{n}.part") for n in range(1 + 2 * len(splits))]
+    rest = [t for t in tables if t not in splits]
     pieces = [_Piece(None, None, tuple(f"--ignore-table={db.name}.{t}" for t in splits), temp[0],
-                     names=[t for t in tables if t not in splits])]
+                     dumpclient.RAW if all(charsets[t] == dumpclient.RAW for t in rest) else dumpclient.TEXT,
+                     names=rest)]
     for n, (table, (key, middle)) in enumerate(splits.items()):
         for k, where in enumerate((f"{q(key)} <= {middle}", f"{q(key)} > {middle}")):
             pieces.append(_Piece([table], where, (f"--where={where}",) + (dumpclient.ROWS_ONLY if k else ()),
-                                 temp[1 + 2 * n + k], names=[table]))
+                                 temp[1 + 2 * n + k], charsets[table], names=[table]))
     return pieces
 
 
@@ -325,7 +330,8 @@ _TABLE_BEGINS = (b"CREATE TABLE", b"-- Dumping data for table")
 def _dump_piece(settings: ConnectionSettings, piece: _Piece, cancel: threading.Event) -> None:
     fd = _open_private(piece.path)
     with os.fdopen(fd, "wb") as out, dumpclient.dump_stream(settings, piece.tables, piece.extra,
-                                                          doing="the snapshot's data", fallback=SnapshotInvalid) as chunks:
+                                                          doing="the snapshot's data", fallback=SnapshotInvalid,
+                                                          charset=piece.charset) as chunks:
         compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL).stream_writer(out, closefd=False)
         for chunk in chunks:
             if cancel.is_set():
@@ -402,8 +408,8 @@ def _stop_if_stuck_behind_ddl(db: Database) -> None:
     raise ClientsConnected(
         f"the snapshot's dump of {table} waited {MDL_STALL_SECONDS} s behind "
         + ("; ".join(others) if others else "another client's DDL or LOCK TABLES (not visible to this user)")
-        + ", which itself waits for the snapshot: stopped, nothing written; let that statement finish (or stop it), "
-        "then take the snapshot again")
+        + ", which itself waits for the snapshot: the snapshot stopped (nothing written) so that it can finish; "
+        "take the snapshot again once it has")
 
 
 def _entities(db: Database, revision: str | None) -> dict[str, Any] | None:
@@ -511,9 +517,9 @@ def verify_snapshot(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def live_digests(settings: ConnectionSettings, tables: list[str], *, where: str | None = None,
-                 consistent: bool = True) -> dict[str, tuple[int, str]]:
+                 consistent: bool = True, charset: str = dumpclient.TEXT) -> dict[str, tuple[int, str]]:
     """(rows, sha256) of live tables (or of the rows ``where`` selects), rendered by the same
-    dump client as a snapshot's.
+    dump client, in the same character set, as a snapshot's.
 
     ``consistent=False`` reads each table in a statement of its own, without a transaction
     or table locks (an index being added beside it then only waits for that one read).
@@ -523,7 +529,7 @@ def live_digests(settings: ConnectionSettings, tables: list[str], *, where: str 
     extra = dumpclient.ROWS_ONLY + (() if consistent else ("--skip-single-transaction", "--skip-lock-tables"))
     extra += (f"--where={where}",) if where else ()
     with dumpclient.dump_stream(settings, tables, extra, doing="reading the restored rows",
-                                fallback=SnapshotInvalid) as chunks:
+                                fallback=SnapshotInvalid, charset=charset) as chunks:
         return TableScan().consume(chunks).result(tables)
 
 
@@ -531,14 +537,19 @@ def piece_digests(settings: ConnectionSettings, manifest: dict[str, Any], tables
                   *, consistent: bool = True) -> dict[tuple[int, str], tuple[int, str]]:
     """The live counterpart of each of the manifest's pieces: (frame, table) -> (rows, sha256).
 
-    Whole tables are read in one dump, in the order given; ranges one dump each.
+    Whole tables are read in one dump per character set, in the order given; ranges one dump
+    each. (A manifest without a piece's charset was dumped in utf8mb4.)
     """
     pieces = [p for p in manifest["pieces"] if p["table"] in tables]
-    whole = {p["table"]: p["frame"] for p in pieces if not p["where"]}
-    found = {(whole[t], t): r for t, r in live_digests(settings, [t for t in tables if t in whole],
-                                                       consistent=consistent).items()}
+    found: dict[tuple[int, str], tuple[int, str]] = {}
+    whole = {p["table"]: p for p in pieces if not p["where"]}
+    for charset in dict.fromkeys(p.get("charset", dumpclient.TEXT) for p in whole.values()):
+        names = [t for t in tables if t in whole and whole[t].get("charset", dumpclient.TEXT) == charset]
+        found.update({(whole[t]["frame"], t): r for t, r in live_digests(settings, names, consistent=consistent,
+                                                                          charset=charset).items()})
     for p in pieces:
         if p["where"]:
             found[(p["frame"], p["table"])] = live_digests(settings, [p["table"]], where=p["where"],
-                                                           consistent=consistent)[p["table"]]
+                                                           consistent=consistent,
+                                                           charset=p.get("charset", dumpclient.TEXT))[p["table"]]
     return found

@@ -71,7 +71,11 @@ def _log_id(row: bytes) -> int:
 
 
 def _live_rows(db: Database) -> Iterator[bytes]:
-    with dumpclient.dump_stream(db.settings, [TABLE], dumpclient.ROWS_ONLY, doing="reading the audit log") as chunks:
+    """The live rows as the snapshot's dump renders them (the same bytes in either charset the
+    snapshot may have used for its access_log: they differ only for text that is not UTF-8)."""
+    charset = dumpclient.table_dump_charsets(db, [TABLE])[TABLE]
+    with dumpclient.dump_stream(db.settings, [TABLE], dumpclient.ROWS_ONLY, doing="reading the audit log",
+                                charset=charset) as chunks:
         yield from _rows(chunks, TABLE)
 
 

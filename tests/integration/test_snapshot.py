@@ -359,6 +359,49 @@ def test_truncated_between_frames_is_caught_even_with_a_fixed_up_hash(snap):
         verify_snapshot(manifest)
 
 
+def test_each_piece_is_dumped_in_the_character_set_that_keeps_its_text_exact(dbs_off, tmp_path, monkeypatch):
+    """UTF-8-only tables are dumped with --default-character-set=binary (the same bytes, escaped
+    faster), a latin1 or binary table in utf8mb4 with --hex-blob; restore and the plain client
+    switch with each piece, and every table comes back byte for byte."""
+    import migrator.snapshot as snapshot_module
+    from migrator.seed import add_log_volume
+
+    settings = dbs_off.seeded()
+    with connect(settings) as db:
+        add_log_volume(db, 3000)
+        db.execute("CREATE TABLE legacy_notes (id INT PRIMARY KEY, note VARCHAR(40) CHARACTER SET latin1) "
+                   "DEFAULT CHARSET=latin1")
+        db.execute("INSERT INTO legacy_notes VALUES (1, 'café'), (2, 'naïve'), (3, NULL)")
+        db.execute("CREATE TABLE blobs (id INT PRIMARY KEY, data VARBINARY(16))")
+        db.execute("INSERT INTO blobs VALUES (1, 0x00FF0A27), (2, 0x5C)")
+        before = database_checksums(db)
+    monkeypatch.setattr(snapshot_module, "SPLIT_BYTES", 1)  # each table with rows in ranges: a piece each
+    with connect(settings) as db:
+        manifest = take_snapshot(db, tmp_path)
+    pieces = json.loads(manifest.read_text())["pieces"]
+    charset = {p["table"]: p["charset"] for p in pieces if p["where"]}
+    assert charset["access_log"] == "binary" and charset["user"] == "binary"
+    assert charset["legacy_notes"] == "utf8mb4" and charset["blobs"] == "utf8mb4"
+    texts: dict[int, bytes] = {}
+    for frame, block in snapshot_module.dump_frames(snapshot_paths(manifest)[0]):
+        texts[frame] = texts.get(frame, b"") + block
+    frame = {p["table"]: p["frame"] for p in pieces if p["where"] and "<=" in p["where"]}
+    assert b"SET NAMES binary" in texts[frame["access_log"]] and "ü-tag".encode() in texts[frame["access_log"]]
+    assert b"SET NAMES utf8mb4" in texts[frame["legacy_notes"]] and "café".encode() in texts[frame["legacy_notes"]]
+    assert b"0x00FF0A27" in texts[frame["blobs"]]
+    verify_snapshot(manifest)
+    target = dbs_off.create("charsets")
+    restore_snapshot(manifest, dbs_off.settings(target))
+    with connect(dbs_off.settings(target)) as db:
+        assert database_checksums(db) == before
+        assert db.query("SELECT note FROM legacy_notes ORDER BY id")[:2] == [("café",), ("naïve",)]
+    viaclient = dbs_off.create("charsets_client")
+    subprocess.run(["mariadb", f"--socket={dbs_off.server.socket}", "-uroot", viaclient],
+                   input=b"".join(texts[n] for n in sorted(texts)), check=True)
+    with connect(dbs_off.settings(viaclient)) as db:
+        assert database_checksums(db) == before
+
+
 def test_ddl_waits_for_the_snapshot_instead_of_changing_a_table_under_it(dbs_off, tmp_path, monkeypatch):
     """Once writers may go on, our snapshot transaction still holds every table's metadata lock:
     an ALTER from another client waits (here: times out) until the snapshot is done."""

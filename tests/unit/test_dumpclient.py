@@ -85,3 +85,20 @@ def test_the_dump_client_writes_through_a_big_stdout_buffer_where_stdbuf_exists(
         assert dump_command(MARIADB, "/tmp/x.cnf", "registry")[0] == MARIADB.path
     finally:
         dumpclient._stdbuf.cache_clear()
+
+
+@pytest.mark.parametrize("columns, charset", [
+    ([("int", None), ("varchar", "utf8mb3"), ("timestamp", None), ("text", "utf8mb4"), ("enum", "ascii")], "binary"),
+    ([("int", None), ("varchar", "utf8")], "binary"),
+    ([("int", None), ("varchar", "latin1")], "utf8mb4"),
+    ([("int", None), ("varbinary", None)], "utf8mb4"),
+    ([("blob", None)], "utf8mb4"),
+    ([("json", None)], "utf8mb4"),
+    ([("bit", None)], "utf8mb4"),
+])
+def test_the_dump_charset_is_binary_only_where_it_writes_the_same_utf8_text(columns, charset):
+    from migrator.dumpclient import charset_options, dump_charset
+
+    assert dump_charset(columns) == charset
+    assert ("--hex-blob" in charset_options(charset)) == (charset == "utf8mb4")
+    assert f"--default-character-set={charset}" in dump_command(MARIADB, "/tmp/x.cnf", "registry", charset=charset)
