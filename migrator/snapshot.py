@@ -289,9 +289,11 @@ def _split_points(db: Database, tables: list[str]) -> dict[str, tuple[str, int]]
                           (db.name,)))
     keys: dict[str, list[tuple[str, str]]] = {}
     for table, column, data_type in db.query(
+            # both sides filtered by schema: joined on it alone, MariaDB read the columns of every
+            # database on the server (27-30 ms here with nothing else on it; 1.5 ms filtered)
             "SELECT s.TABLE_NAME, s.COLUMN_NAME, c.DATA_TYPE FROM information_schema.STATISTICS s "
-            "JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME "
-            "AND c.COLUMN_NAME = s.COLUMN_NAME WHERE s.TABLE_SCHEMA = %s AND s.INDEX_NAME = 'PRIMARY'", (db.name,)):
+            "JOIN information_schema.COLUMNS c ON c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME "
+            "WHERE s.TABLE_SCHEMA = %s AND c.TABLE_SCHEMA = %s AND s.INDEX_NAME = 'PRIMARY'", (db.name, db.name)):
         keys.setdefault(table, []).append((column, data_type.lower()))
     points = {}
     for t in tables:
