@@ -95,8 +95,9 @@ def human_size(n: int) -> str:
 
 def estimated_snapshot_bytes(db: Database) -> int:
     """What a snapshot needs on disk at its peak, generously: the file is about a third of the
-    InnoDB data and indexes (measured 41 MiB for 129 MiB), and while the pieces are joined one
-    of them exists twice (at most half of the file). InnoDB's sizes are estimates too."""
+    InnoDB data and indexes (measured 28 MiB for 129 MiB at zstd level 1; text that compresses
+    worse needs more), and while the pieces are appended one of them exists twice (at most
+    half of the file). InnoDB's sizes are estimates too."""
     return int(db.scalar("SELECT COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) FROM information_schema.TABLES "
                          "WHERE TABLE_SCHEMA = %s", (db.name,)) or 0) * 2 // 3
 
@@ -183,9 +184,9 @@ def take_snapshot(db: Database, directory: str | os.PathLike, *, name: str | Non
         triggers = int(db.scalar("SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s",
                                  (db.name,)))
         pieces = _plan_pieces(db, tables, dump_path, triggers)
-        facts = _dump_pieces(db, tables, declared, pieces)
         hashing = _HashingFile(raw)
-        for piece in pieces:  # one zstd frame each, in this order; each piece's file goes once joined
+        facts = _dump_pieces(db, tables, declared, pieces, hashing)
+        for piece in pieces[1:]:  # one zstd frame each, in this order; each piece's file goes once joined
             with open(piece.path, "rb") as part:
                 shutil.copyfileobj(part, hashing, 1 << 20)
             piece.path.unlink()
@@ -229,7 +230,7 @@ def take_snapshot(db: Database, directory: str | os.PathLike, *, name: str | Non
     finally:
         with contextlib.suppress(OSError):
             raw.close()
-        _remove(*(piece.path for piece in pieces))
+        _remove(*(piece.path for piece in pieces[1:]))
     for t in manifest["tables"]:
         progress(f"  snapshot {t['name']}: {t['rows']} rows")
     return manifest_path
@@ -266,15 +267,16 @@ def _remove(*paths: pathlib.Path) -> None:
 class _Piece:
     """One dump client's share of a snapshot: whole tables, or one key range of one big table.
 
-    Each piece streams into a private file of its own (one zstd frame) while the others run,
-    so two cores render rows at once; the frames are then joined in order.
+    The first piece streams straight into the snapshot file, each other one into a private
+    file of its own (one zstd frame each) while the others run, so two cores render rows
+    at once; those frames are then appended in order.
     """
 
     tables: list[str] | None         # None: every table but those dumped in ranges
     where: str | None
     extra: tuple[str, ...]
-    path: pathlib.Path
     charset: str                     # dumpclient.dump_charset of its tables
+    path: pathlib.Path | None = None   # its own file; None for the first piece, written into the snapshot's
     started: threading.Event = dataclasses.field(default_factory=threading.Event)
     scan: TableScan = dataclasses.field(default_factory=TableScan)
     names: list[str] = dataclasses.field(default_factory=list)
@@ -307,33 +309,37 @@ def _split_points(db: Database, tables: list[str]) -> dict[str, tuple[str, int]]
 
 
 def _plan_pieces(db: Database, tables: list[str], dump_path: pathlib.Path, triggers: int) -> list[_Piece]:
-    """The rest of the database in one piece, each big table in two key ranges beside it.
+    """The rest of the database in one piece, each big table in two key ranges beside it, in
+    file order: the first range of the first big table (the biggest piece written in place,
+    so it is never copied), the rest, then the other ranges. Each frame carries its own
+    session settings (foreign key checks off), so any order loads.
 
     A database with triggers is dumped in one piece: on restore, a trigger is created after
     its table's rows, and the second range would come after it.
     """
     splits = {} if triggers else _split_points(db, tables)
     charsets = dumpclient.table_dump_charsets(db, tables)
-    temp = [dump_path.with_name(f"{dump_path.name}.{n}.part") for n in range(1 + 2 * len(splits))]
-    rest = [t for t in tables if t not in splits]
-    pieces = [_Piece(None, None, tuple(f"--ignore-table={db.name}.{t}" for t in splits), temp[0],
-                     dumpclient.RAW if all(charsets[t] == dumpclient.RAW for t in rest) else dumpclient.TEXT,
-                     names=rest)]
-    for n, (table, (key, middle)) in enumerate(splits.items()):
-        for k, where in enumerate((f"{q(key)} <= {middle}", f"{q(key)} > {middle}")):
-            pieces.append(_Piece([table], where, (f"--where={where}",) + (dumpclient.ROWS_ONLY if k else ()),
-                                 temp[1 + 2 * n + k], charsets[table], names=[table]))
+    names = [t for t in tables if t not in splits]
+    rest = _Piece(None, None, tuple(f"--ignore-table={db.name}.{t}" for t in splits),
+                  dumpclient.RAW if all(charsets[t] == dumpclient.RAW for t in names) else dumpclient.TEXT,
+                  names=names)
+    ranges = [_Piece([table], where, (f"--where={where}",) + (dumpclient.ROWS_ONLY if k else ()), charsets[table],
+                     names=[table])
+              for table, (key, middle) in splits.items()
+              for k, where in enumerate((f"{q(key)} <= {middle}", f"{q(key)} > {middle}"))]
+    pieces = ranges[:1] + [rest] + ranges[1:]
+    for n, piece in enumerate(pieces[1:], 1):
+        piece.path = dump_path.with_name(f"{dump_path.name}.{n}.part")
     return pieces
 
 
 _TABLE_BEGINS = (b"CREATE TABLE", b"-- Dumping data for table")
 
 
-def _dump_piece(settings: ConnectionSettings, piece: _Piece, cancel: threading.Event) -> None:
-    fd = _open_private(piece.path)
-    with os.fdopen(fd, "wb") as out, dumpclient.dump_stream(settings, piece.tables, piece.extra,
-                                                          doing="the snapshot's data", fallback=SnapshotInvalid,
-                                                          charset=piece.charset) as chunks:
+def _dump_piece(settings: ConnectionSettings, piece: _Piece, cancel: threading.Event, snapshot_file: Any) -> None:
+    own = os.fdopen(_open_private(piece.path), "wb") if piece.path else contextlib.nullcontext(snapshot_file)
+    with own as out, dumpclient.dump_stream(settings, piece.tables, piece.extra, doing="the snapshot's data",
+                                            fallback=SnapshotInvalid, charset=piece.charset) as chunks:
         compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL).stream_writer(out, closefd=False)
         for chunk in chunks:
             if cancel.is_set():
@@ -346,9 +352,10 @@ def _dump_piece(settings: ConnectionSettings, piece: _Piece, cancel: threading.E
     piece.started.set()
 
 
-def _dump_pieces(db: Database, tables: list[str], revision: str | None, pieces: list[_Piece]) -> dict[str, Any]:
-    """Run a dump client per piece, each into its file; the facts are read beside them, in our
-    transaction, once writers may go on."""
+def _dump_pieces(db: Database, tables: list[str], revision: str | None, pieces: list[_Piece],
+                 snapshot_file: Any) -> dict[str, Any]:
+    """Run a dump client per piece, each into its file (the first into ``snapshot_file``); the
+    facts are read beside them, in our transaction, once writers may go on."""
     barrier = _WriteBarrier(db.settings, tables)
     cancel = threading.Event()
     workers: list[Worker] = []
@@ -357,7 +364,7 @@ def _dump_pieces(db: Database, tables: list[str], revision: str | None, pieces: 
         db.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
         _open_tables(db, tables)
         for piece in pieces:
-            workers.append(Worker(functools.partial(_dump_piece, db.settings, piece, cancel)))
+            workers.append(Worker(functools.partial(_dump_piece, db.settings, piece, cancel, snapshot_file)))
             workers[-1].start()
         for piece in pieces:  # every client has opened its snapshot: writers may go on
             while not piece.started.wait(0.05) and any(w.is_alive() for w in workers):

@@ -457,9 +457,9 @@ def test_ddl_that_the_dump_would_wait_for_stops_the_snapshot_instead_of_hanging(
 
     real_dump_piece = snapshot_module._dump_piece
 
-    def slow_dump_piece(settings_, piece, cancel):
+    def slow_dump_piece(settings_, piece, *args):
         piece.scan = SlowScan()
-        return real_dump_piece(settings_, piece, cancel)
+        return real_dump_piece(settings_, piece, *args)
 
     def alter():
         with connect(settings) as other:
