@@ -15,7 +15,9 @@ On a throwaway MariaDB, one generated Harbor 0.5.0 database (``bench/generate.py
   after the rows), and reads every table back against the manifest's counts and digests;
 - ``mariadb DB < file`` into a new database (the plain dump; no checks).
 
-The peak RSS of this process (which ran the snapshots and the restores) is reported too.
+The peak RSS of this process (which ran the snapshots and the restores) is reported too, and
+the CPU seconds of the snapshot and the plain dump: this process, the client processes, the
+server (``/proc/PID/stat``), medians.
 """
 from __future__ import annotations
 
@@ -32,8 +34,8 @@ import time
 if __package__ in (None, ""):
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from bench.common import (DEFAULT_BUFFER_POOL, bench_server, drop_database, machine, median,  # noqa: E402
-                          peak_rss_mb, server_facts, settle, terminate_on_sigterm, warm)
+from bench.common import (DEFAULT_BUFFER_POOL, bench_server, cpu_seconds, drop_database, machine,  # noqa: E402
+                          median, peak_rss_mb, server_facts, settle, terminate_on_sigterm, warm)
 from bench.generate import generate  # noqa: E402
 from migrator.db import connect  # noqa: E402
 from migrator.local_server import find_binary  # noqa: E402
@@ -57,6 +59,7 @@ def run(log_rows: int, runs: int, seed: int, buffer_pool: str, with_gzip: bool, 
     times: dict[str, list[float]] = {k: [] for k in ("take_snapshot", "mariadb-dump", "mariadb-dump | gzip -1",
                                                      "restore_snapshot", "mariadb < dump")}
     sizes: dict[str, int] = {}
+    cpu: dict[str, list[tuple[float, ...]]] = {"take_snapshot": [], "mariadb-dump": []}
     with bench_server(buffer_pool) as server, tempfile.TemporaryDirectory(prefix="hm-bench-snap-") as work:
         work_dir = pathlib.Path(work)
         result["server"] = server_facts(server)
@@ -74,20 +77,22 @@ def run(log_rows: int, runs: int, seed: int, buffer_pool: str, with_gzip: bool, 
             # -- ours: snapshot
             settle(server)
             snap_dir = work_dir / f"snap{i}"
-            t0 = time.perf_counter()
+            c0, t0 = cpu_seconds(server), time.perf_counter()
             with connect(server.settings(SOURCE)) as db:
                 manifest = take_snapshot(db, snap_dir, name="bench")
             times["take_snapshot"].append(time.perf_counter() - t0)
+            cpu["take_snapshot"].append(tuple(b - a for a, b in zip(c0, cpu_seconds(server))))
             dump_gz, _ = snapshot_paths(manifest)
             sizes["take_snapshot"] = dump_gz.stat().st_size
             result["peak_rss_after_snapshots_mib"] = round(peak_rss_mb(), 1)
             # -- mariadb-dump
             settle(server)
             dump_sql = work_dir / "dump.sql"
-            t0 = time.perf_counter()
+            c0, t0 = cpu_seconds(server), time.perf_counter()
             with open(dump_sql, "wb") as out:
                 subprocess.run([dump_bin, *conn_args, "--single-transaction", SOURCE], stdout=out, check=True)
             times["mariadb-dump"].append(time.perf_counter() - t0)
+            cpu["mariadb-dump"].append(tuple(b - a for a, b in zip(c0, cpu_seconds(server))))
             sizes["mariadb-dump"] = dump_sql.stat().st_size
             if with_gzip:
                 settle(server)
@@ -125,6 +130,9 @@ def run(log_rows: int, runs: int, seed: int, buffer_pool: str, with_gzip: bool, 
                 + f"  (load {os.getloadavg()[0]:.1f})")
     result["times"] = {k: {"median": median(v), "runs": v} for k, v in times.items() if v}
     result["bytes"] = sizes
+    parts = ("ours", "clients", "server")
+    result["cpu_seconds"] = {k: {part: median([c[n] for c in v]) for n, part in enumerate(parts)}
+                             for k, v in cpu.items()}
     result["peak_rss_mib"] = round(peak_rss_mb(), 1)
     return result
 
@@ -142,6 +150,9 @@ def report(r: dict, say=print) -> None:
         say(f"  take_snapshot / dump | gzip -1:   "
             f"{t['take_snapshot']['median'] / t['mariadb-dump | gzip -1']['median']:.2f}")
     say(f"  restore_snapshot / mariadb < dump: {t['restore_snapshot']['median'] / t['mariadb < dump']['median']:.2f}")
+    for name, c in r.get("cpu_seconds", {}).items():
+        say(f"  CPU seconds of {name} (medians): this process {c['ours']:.2f}, clients {c['clients']:.2f}, "
+            f"server {c['server']:.2f}, total {sum(c.values()):.2f}")
     say(f"  peak RSS: {r['peak_rss_after_snapshots_mib']} MiB after the snapshots, {r['peak_rss_mib']} MiB after "
         "the restores")
 

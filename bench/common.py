@@ -145,6 +145,16 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def cpu_seconds(server: LocalServer) -> tuple[float, float, float]:
+    """CPU seconds used so far by this process, by its waited-for children (the dump and SQL
+    clients) and by the server: the difference around an operation says where its time went."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    with open(f"/proc/{server.proc.pid}/stat", encoding="ascii") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime,
+            (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+
+
 def timed(fn: Callable[[], object]) -> float:
     t0 = time.monotonic()
     fn()

@@ -186,7 +186,7 @@ def take_snapshot(db: Database, directory: str | os.PathLike, *, name: str | Non
         pieces = _plan_pieces(db, tables, dump_path, triggers)
         hashing = _HashingFile(raw)
         facts = _dump_pieces(db, tables, declared, pieces, hashing)
-        for piece in pieces[1:]:  # one zstd frame each, in this order; each piece's file goes once joined
+        for piece in pieces[1:]:  # one zstd frame each, after the one written in place; each file goes once appended
             with open(piece.path, "rb") as part:
                 shutil.copyfileobj(part, hashing, 1 << 20)
             piece.path.unlink()
@@ -404,7 +404,8 @@ def _stop_if_stuck_behind_ddl(db: Database) -> None:
     waiting = db.query("SELECT ID, USER, TIME, INFO FROM information_schema.PROCESSLIST WHERE DB = %s AND STATE LIKE "
                        "'Waiting for table metadata lock%%'", (db.name,))
     ours = [(pid, info) for pid, user, secs, info in waiting
-            if (info or "").startswith(_DUMP_SELECT) and user == db.settings.user and int(secs or 0) >= MDL_STALL_SECONDS]
+            if (info or "").startswith(_DUMP_SELECT) and user == db.settings.user
+            and int(secs or 0) >= MDL_STALL_SECONDS]
     if not ours:
         return
     others = [f"connection {pid} ({user}): {' '.join((info or '').split())[:100]}"
