@@ -87,6 +87,9 @@ def markdown(upgrade: list[dict] | None, snapshot: dict | None) -> str:
             out.append(f"| `{name.replace('|', chr(92) + '|')}` | {v['median']:.2f} s | {', '.join(f'{x:.2f}' for x in v['runs'])} | {size} |")
         out.append(f"\nPeak RSS: {snapshot['peak_rss_after_snapshots_mib']} MiB after the snapshots, "
                    f"{snapshot['peak_rss_mib']} MiB after the restores.")
+        for name, c in snapshot.get("cpu_seconds", {}).items():
+            out.append(f"CPU seconds of `{name}` (medians): this process {c['ours']:.2f}, clients {c['clients']:.2f}, "
+                       f"server {c['server']:.2f}.")
     return "\n".join(out) + "\n"
 
 
