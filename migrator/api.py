@@ -259,9 +259,9 @@ def plan(settings: ConnectionSettings, target: str = HEAD, *, from_revision: str
                                          o.statements))
                 steps.append(PlannedStep(rs.revision, rs.summary, ops))
         total_rows = sum(s.rows for s in sizes.values())
-        # The dump renders a row in about a third of what the server's copy of it costs (1M rows:
-        # ~1.3 s against ~3.5 s for access_log's copy, docs/benchmarks.md).
-        snapshot_seconds = total_rows * rates.copy_row * 0.35
+        # A snapshot takes about 0.3 of what the server's copy of the same rows costs (1M rows:
+        # 0.86-1.04 s against ~3.5 s for access_log's copy, docs/benchmarks.md).
+        snapshot_seconds = total_rows * rates.copy_row * 0.3
         return PlanReport(db.settings.masked_dsn(), db.server_info().label, start, target, checks, steps,
                           snapshot_seconds, "journal" if recorded else rates.source)
 
