@@ -118,7 +118,7 @@ def projections(revision: str, with_admiral: bool = False) -> dict[str, Projecti
 def _hashed(p: Projection) -> tuple[str, str]:
     """(the key, the first 16 hex digits of the line's SHA-256) as SQL, both as UTF-8 text
     whatever the columns' character set (so a table converted by the upgrade hashes alike)."""
-    return (f"HEX(CONVERT(CONCAT({p.key}, '') USING utf8mb4))",
+    return (f"HEX(CONVERT(COALESCE(CONCAT({p.key}, ''), 'NULL') USING utf8mb4))",  # a NULL key (drift) stays a row
             f"LEFT(SHA2(CONVERT({p.line} USING utf8mb4), 256), 16)")
 
 
@@ -132,7 +132,7 @@ def _items(db: Database, p: Projection) -> list[str]:
     items: list[str] = []
     for *_, count, joined in db.query(f"SELECT {buckets}, COUNT(*), GROUP_CONCAT({item} ORDER BY {p.order} "
                                       f"SEPARATOR ',') FROM {p.source} GROUP BY {names} ORDER BY {names}"):
-        bucket = (joined if isinstance(joined, str) else joined.decode()).split(",")
+        bucket = (joined.decode() if isinstance(joined, bytes) else joined or "").split(",")
         if len(bucket) != count or not bucket[-1].endswith(";"):
             return [i for (i,) in db.query(f"SELECT {item} FROM {p.source} ORDER BY {p.order}")]
         items += bucket
