@@ -30,6 +30,7 @@ from .snapshot import (Progress, check_dump_hash, differences, dump_chunks, dump
 from .worker import Worker
 
 LOAD_SESSIONS = 2           # client sessions a restore deals the rows out to (triggers: one, in dump order)
+LOAD_ATTEMPTS = 3           # a load the server broke off in a deadlock (error 1213) is dropped and run again
 
 
 def _primary_key_session(db: Database, manifest: dict[str, Any]) -> bytes:
@@ -171,6 +172,13 @@ def _indexes_and_check(target: ConnectionSettings, manifest: dict[str, Any], tab
     return problems
 
 
+def _drop_tables(db: Database, tables: list[str]) -> None:
+    db.execute("SET SESSION foreign_key_checks = 0")
+    for t in tables:
+        db.execute(f"DROP TABLE {q(t)}")
+    db.execute("SET SESSION foreign_key_checks = 1")
+
+
 def _strip_auto_increment(ddl: str) -> str:
     return re.sub(r" AUTO_INCREMENT=\d+", "", ddl)
 
@@ -195,14 +203,21 @@ def restore_snapshot(path: str | os.PathLike, target: ConnectionSettings, *, for
         if existing and not force:
             raise TargetNotEmpty(f"database {target.database!r} on {target.describe()} holds {len(existing)} "
                                  "table(s): restore into an empty database, or pass --force to replace them")
-        db.execute("SET SESSION foreign_key_checks = 0")
-        for t in existing:
-            db.execute(f"DROP TABLE {q(t)}")
-        db.execute("SET SESSION foreign_key_checks = 1")
+        _drop_tables(db, existing)
         progress(f"  loading {dump.name} ({human_size(dump.stat().st_size)} compressed)")
         sessions = 1 if manifest.get("triggers") else LOAD_SESSIONS
-        deferred = _load(dump, target, prologue, sessions,
-                         {p["frame"]: p.get("charset", dumpclient.TEXT) for p in manifest["pieces"]})
+        charsets = {p["frame"]: p.get("charset", dumpclient.TEXT) for p in manifest["pieces"]}
+        for attempt in range(1, LOAD_ATTEMPTS + 1):
+            try:
+                deferred = _load(dump, target, prologue, sessions, charsets)
+                break
+            except SnapshotInvalid as exc:
+                if "ERROR 1213" not in exc.message or attempt == LOAD_ATTEMPTS:
+                    raise
+                progress(f"  the server stopped a loading session in a deadlock (attempt {attempt} of {LOAD_ATTEMPTS}):"
+                         " the tables loaded so far are dropped and the load runs again, in one session")
+                _drop_tables(db, db.table_names())
+                sessions = 1  # alone, it cannot deadlock with itself
         loaded = set(db.table_names())
         tables = [t["name"] for t in manifest["tables"] if t["name"] in loaded]
         progress(f"  adding the indexes of {len(deferred)} tables while checking {len(tables)} tables' rows")

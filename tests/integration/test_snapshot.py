@@ -90,6 +90,40 @@ def test_restore_into_another_database_via_cli(snap, dbs_off):
     assert code == ExitCode.TARGET_NOT_EMPTY and "--force" in err
 
 
+def test_a_load_broken_off_in_a_deadlock_is_dropped_and_run_again(snap, dbs_off, monkeypatch):
+    """Seen once in CI: the server stopped one of the two loading sessions with ERROR 1213. The
+    first load here really runs, then fails like that: its tables are dropped, the load runs
+    again in one session, and the copy is exact; a deadlock on every attempt is the error it was."""
+    import migrator.restore as restore_module
+
+    settings, manifest = snap
+    real_load = restore_module._load
+    calls: list[int] = []
+    deadlocks = {"left": 1}
+
+    def load_then_deadlock(*args):
+        calls.append(args[3])  # sessions
+        result = real_load(*args)
+        if deadlocks["left"]:
+            deadlocks["left"] -= 1
+            raise SnapshotInvalid("mariadb (loading the snapshot) failed: ERROR 1213 (40001) at line 38: Deadlock "
+                                  "found when trying to get lock; try restarting transaction")
+        return result
+
+    monkeypatch.setattr(restore_module, "_load", load_then_deadlock)
+    said: list[str] = []
+    target = dbs_off.create("deadlocked")
+    restore_snapshot(manifest, dbs_off.settings(target), progress=said.append)
+    assert calls == [restore_module.LOAD_SESSIONS, 1] and any("deadlock (attempt 1 of 3)" in line for line in said)
+    with connect(settings) as a, connect(dbs_off.settings(target)) as b:
+        assert database_checksums(a) == database_checksums(b)
+    calls.clear()
+    deadlocks["left"] = restore_module.LOAD_ATTEMPTS
+    with pytest.raises(SnapshotInvalid, match="ERROR 1213"):
+        restore_snapshot(manifest, dbs_off.settings(target), force=True)
+    assert len(calls) == restore_module.LOAD_ATTEMPTS
+
+
 def test_dump_loads_with_the_mysql_client_too(snap, dbs_off):
     settings, manifest = snap
     dump, _ = snapshot_paths(manifest)
