@@ -26,7 +26,7 @@ from .dumpstream import split_inserts, strip_secondary_indexes
 from .errors import MigratorError, SnapshotInvalid, TargetNotEmpty
 from .settings import ConnectionSettings
 from .snapshot import (Progress, check_dump_hash, differences, dump_chunks, dump_frames, human_size, load_manifest,
-                       piece_digests, snapshot_paths)
+                       piece_charset, piece_digests, snapshot_paths)
 from .worker import Worker
 
 LOAD_SESSIONS = 2           # client sessions a restore deals the rows out to (triggers: one, in dump order)
@@ -105,8 +105,9 @@ def _load(dump: pathlib.Path, target: ConnectionSettings, prologue: bytes, sessi
                 send(b"".join(header))
             n, current = 0, None
             for frame, blocks in itertools.groupby(dump_frames(dump), key=lambda fb: fb[0]):
-                if charsets.get(frame, dumpclient.TEXT) != current:
-                    current = charsets.get(frame, dumpclient.TEXT)
+                charset = charsets.get(frame, dumpclient.TEXT)
+                if charset != current:
+                    current = charset
                     for send in feeds:
                         send(f"/*!40101 SET NAMES {current} */;\n".encode())
                 for table, text in split_inserts(block for _, block in blocks):
@@ -206,7 +207,7 @@ def restore_snapshot(path: str | os.PathLike, target: ConnectionSettings, *, for
         _drop_tables(db, existing)
         progress(f"  loading {dump.name} ({human_size(dump.stat().st_size)} compressed)")
         sessions = 1 if manifest.get("triggers") else LOAD_SESSIONS
-        charsets = {p["frame"]: p.get("charset", dumpclient.TEXT) for p in manifest["pieces"]}
+        charsets = {p["frame"]: piece_charset(p) for p in manifest["pieces"]}
         for attempt in range(1, LOAD_ATTEMPTS + 1):
             try:
                 deferred = _load(dump, target, prologue, sessions, charsets)

@@ -543,23 +543,28 @@ def live_digests(settings: ConnectionSettings, tables: list[str], *, where: str 
         return TableScan().consume(chunks).result(tables)
 
 
+def piece_charset(piece: dict[str, Any]) -> str:
+    """The character set a manifest piece was dumped in (manifests from before it was recorded: utf8mb4)."""
+    return piece.get("charset", dumpclient.TEXT)
+
+
 def piece_digests(settings: ConnectionSettings, manifest: dict[str, Any], tables: list[str],
                   *, consistent: bool = True) -> dict[tuple[int, str], tuple[int, str]]:
     """The live counterpart of each of the manifest's pieces: (frame, table) -> (rows, sha256).
 
     Whole tables are read in one dump per character set, in the order given; ranges one dump
-    each. (A manifest without a piece's charset was dumped in utf8mb4.)
+    each.
     """
     pieces = [p for p in manifest["pieces"] if p["table"] in tables]
     found: dict[tuple[int, str], tuple[int, str]] = {}
     whole = {p["table"]: p for p in pieces if not p["where"]}
-    for charset in dict.fromkeys(p.get("charset", dumpclient.TEXT) for p in whole.values()):
-        names = [t for t in tables if t in whole and whole[t].get("charset", dumpclient.TEXT) == charset]
+    for charset in dict.fromkeys(piece_charset(p) for p in whole.values()):
+        names = [t for t in tables if t in whole and piece_charset(whole[t]) == charset]
         found.update({(whole[t]["frame"], t): r for t, r in live_digests(settings, names, consistent=consistent,
                                                                           charset=charset).items()})
     for p in pieces:
         if p["where"]:
             found[(p["frame"], p["table"])] = live_digests(settings, [p["table"]], where=p["where"],
                                                            consistent=consistent,
-                                                           charset=p.get("charset", dumpclient.TEXT))[p["table"]]
+                                                           charset=piece_charset(p))[p["table"]]
     return found
