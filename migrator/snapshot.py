@@ -477,10 +477,14 @@ def dump_frames(dump: pathlib.Path) -> Iterator[tuple[int, bytes]]:
         raise SnapshotInvalid(f"{dump} is truncated (it ends inside a compressed frame): take a new snapshot")
 
 
-def dump_chunks(dump: pathlib.Path) -> Iterator[bytes]:
-    """The decompressed SQL text of a snapshot, all its pieces in order."""
-    for _, chunk in dump_frames(dump):
-        yield chunk
+def dump_chunks(dump: pathlib.Path, frames: set[int] | None = None) -> Iterator[bytes]:
+    """The decompressed SQL text of a snapshot: all its pieces in order, or only those of
+    ``frames`` (reading stops after the last of them)."""
+    for frame, chunk in dump_frames(dump):
+        if frames is None or frame in frames:
+            yield chunk
+        elif frame > max(frames, default=-1):
+            return
 
 
 def check_dump_hash(dump: pathlib.Path, manifest: dict[str, Any]) -> None:

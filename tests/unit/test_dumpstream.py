@@ -12,7 +12,7 @@ import pytest
 
 from migrator.dumpstream import TableScan, insert_statements, rows_of, split_create_table, split_inserts, \
     strip_secondary_indexes
-from migrator.verify.audit_log import _merge
+from migrator.verify.dumped_rows import _merge, _picked, fields
 
 ROWS = [b"(1,'plain',NULL)", b"(2,'it\\'s (a) \\\"test\\\", ok;',0x00FF)", b"(3,'line\\nbreak);\\r',7)",
         b"(4,'',-1)", b"(5,'\\\\',2.5)"]
@@ -128,7 +128,24 @@ def test_audit_log_merge_names_missing_new_and_changed_ids():
         log_id, user_id, rest = row.split(b",", 2)
         return log_id + b"," + names.get(user_id, b"''") + b"," + rest
 
-    found = _merge(iter(before), iter(now), reshape)
+    found = _merge(iter(before), iter(now), reshape, lambda row: row)
     assert found["counts"] == {"missing": 1, "new": 2, "changed": 1}
     assert (found["missing"], found["new"], found["changed"]) == ([2], [4, 6], [3])
     assert (found["before"], found["now"]) == (4, 5)
+
+
+def test_fields_keep_quoted_values_whole():
+    row = b"(7,'a,b',NULL,'it\\'s (x), ok',0x2C27,_binary 'q,r',-2.5e3,'\\\\')"
+    assert fields(row) == [b"7", b"'a,b'", b"NULL", b"'it\\'s (x), ok'", b"0x2C27", b"_binary 'q,r'", b"-2.5e3",
+                           b"'\\\\'"]
+    assert all(fields(r)[0] == str(n).encode() for n, r in enumerate(ROWS, 1))
+
+
+def test_rows_are_cut_down_to_the_snapshots_columns_by_name():
+    pick = _picked(["id", "status", "job_uuid", "tags", "creation_time"], ["id", "status", "tags", "creation_time"])
+    assert pick(b"(4,'finished','u-1','a,b','2017-01-01 00:00:00')") == b"(4,'finished','a,b','2017-01-01 00:00:00')"
+    before = [b"(1,'done','x')", b"(2,'done','y')"]
+    now = [b"(1,'done',NULL,'x')", b"(2,'done','uuid','Y')"]
+    found = _merge(iter(before), iter(now), lambda row: row, _picked(["id", "status", "job_uuid", "tags"],
+                                                                     ["id", "status", "tags"]))
+    assert found["counts"] == {"missing": 0, "new": 0, "changed": 1} and found["changed"] == [2]
