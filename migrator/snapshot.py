@@ -104,6 +104,20 @@ def estimated_snapshot_bytes(db: Database) -> int:
 
 
 # -- taking a snapshot -----------------------------------------------------------------
+def _revision(db: Database) -> str | None:
+    """``alembic_version``, or without a row there the revision the schema matches (0.1.0 has
+    no version table, and a fresh 0.1.1 install never wrote one): verify compares data by it."""
+    from .status import locate, read_declared
+
+    declared = read_declared(db)
+    if declared is not None:
+        return declared
+    try:
+        return locate(db).start
+    except MigratorError:
+        return None  # not a Harbor schema we know: snapshotted all the same, without projections
+
+
 class _WriteBarrier:
     """``LOCK TABLES … READ`` on a connection of its own: writers wait, readers do not.
 
@@ -173,8 +187,6 @@ def _facts(db: Database, tables: list[str], revision: str | None) -> dict[str, A
 def take_snapshot(db: Database, directory: str | os.PathLike, *, name: str | None = None,
                   progress: Progress = lambda _: None) -> pathlib.Path:
     """Write a consistent snapshot of ``db`` into ``directory``; returns the manifest path."""
-    from .status import read_declared
-
     dumpclient.dump_client()  # no client, no snapshot: say so before anything is written
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -183,7 +195,7 @@ def take_snapshot(db: Database, directory: str | os.PathLike, *, name: str | Non
     if free < need:
         raise NoSpace(f"{directory} has {human_size(free)} free, the snapshot needs about {human_size(need)}: "
                       "free space or choose another directory")
-    declared = read_declared(db) if db.has_table("alembic_version") else None
+    declared = _revision(db)
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     name = name or f"{db.name}-{declared or 'unversioned'}-{stamp}"
     dump_path, manifest_path = snapshot_paths(directory / name)

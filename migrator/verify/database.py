@@ -62,43 +62,70 @@ BUCKET_ROWS = 1024
 _GROUPED_BYTES = 16 << 20  # group_concat_max_len for a bucket: ~40 bytes a row, far below this
 
 
-def projections(revision: str, with_admiral: bool = False) -> dict[str, Projection | None]:
-    """entity -> its Projection for a database at ``revision`` (None: nothing to compare)."""
+def projections(revision: str, with_admiral: bool = False, since: str | None = None) -> dict[str, Projection | None]:
+    """entity -> its Projection for a database at ``revision`` (None: nothing to compare, the
+    table did not exist yet), as comparable with a snapshot taken at ``since`` (default: the
+    same revision).
+
+    A snapshot older than 0.4.0 (an upgrade from Harbor 0.1.x or 0.3.x) has less to compare:
+    columns added later with no value of the snapshot's behind them (0.1.1's timestamps) are
+    left out on both sides, and what 0.1.1 derives is derived the same way from a 0.1.0
+    database: the sysadmin flag from the sysAdmin project role, members from project roles
+    (the highest privilege per project, in the renumbered ids), and the schema_version row it
+    adds to properties is not counted against it.
+    """
+    since = since or revision
     per = f"DIV {BUCKET_ROWS}"
+    stamped = _at_least(since, "0.1.1")      # 0.1.1 added timestamps that 0.1.0 rows get at upgrade time
     p: dict[str, Projection | None] = {}
+    sysadmin = ("sysadmin_flag" if _at_least(revision, "0.1.1") else
+                "(EXISTS (SELECT 1 FROM user_project_role upr JOIN project_role pr ON pr.pr_id = upr.pr_id "
+                "WHERE pr.role_id = 1 AND upr.user_id = user.user_id))")
     p["users"] = Projection("user_id", _q('user_id', 'username', 'email', 'password', 'realname', 'comment',
-                                          'deleted', 'reset_uuid', 'salt', 'sysadmin_flag', 'creation_time',
-                                          'update_time'),
+                                          'deleted', 'reset_uuid', 'salt', sysadmin,
+                                          *(('creation_time', 'update_time') if stamped else ())),
                             "user", "user_id", (f"user_id {per}",))
     public = ("(p.public <> 0)" if not _at_least(revision, "1.3.0") else
               "(SELECT MAX(m.value = 'true') FROM project_metadata m WHERE m.project_id = p.project_id "
               "AND m.name = 'public' AND m.deleted = 0)")
     p["projects"] = Projection("p.project_id", _q('p.project_id', 'p.owner_id', 'p.name', 'p.creation_time',
-                                                  'p.update_time', 'p.deleted', public),
+                                                  *(('p.update_time',) if stamped else ()), 'p.deleted', public),
                                "project p", "p.project_id", (f"p.project_id {per}",))
+    member_times = ('creation_time', 'update_time') if stamped else ()
     if _at_least(revision, "1.5.0"):
         p["members"] = Projection("CONCAT(project_id, ':', entity_id)",
-                                  _q('project_id', 'entity_id', 'role', 'creation_time', 'update_time'),
+                                  _q('project_id', 'entity_id', 'role', *member_times),
                                   "project_member WHERE entity_type = 'u'", "project_id, entity_id",
                                   ("project_id", f"entity_id {per}"))
-    else:
+    elif _at_least(revision, "0.1.1"):
         p["members"] = Projection("CONCAT(project_id, ':', user_id)",
-                                  _q('project_id', 'user_id', 'role', 'creation_time', 'update_time'),
+                                  _q('project_id', 'user_id', 'role', *member_times),
                                   "project_member", "project_id, user_id", ("project_id", f"user_id {per}"))
-    p["repositories"] = Projection("repository_id", _q('repository_id', 'name', 'project_id', 'description',
-                                                       'pull_count', 'star_count', 'creation_time', 'update_time'),
-                                   "repository", "repository_id", (f"repository_id {per}",))
-    p["replication_targets"] = Projection("id", _q('id', 'name', 'url', 'username', 'password', 'target_type',
-                                                   'creation_time', 'update_time'),
-                                          "replication_target", "id", (f"id {per}",))
+    else:  # 0.1.0: the members 0.1.1 makes of project roles (revisions_early._roles_sql)
+        p["members"] = Projection("CONCAT(project_id, ':', user_id)", _q('project_id', 'user_id', 'role'),
+                                  "(SELECT pr.project_id, upr.user_id, GREATEST(MIN(pr.role_id) - 1, 1) AS role "
+                                  "FROM user_project_role upr JOIN project_role pr ON pr.pr_id = upr.pr_id "
+                                  "GROUP BY pr.project_id, upr.user_id) m", "project_id, user_id",
+                                  ("project_id", f"user_id {per}"))
+    p["repositories"] = (Projection("repository_id", _q('repository_id', 'name', 'project_id', 'description',
+                                                        'pull_count', 'star_count', 'creation_time', 'update_time'),
+                                    "repository", "repository_id", (f"repository_id {per}",))
+                         if _at_least(revision, "0.4.0") else None)
+    replication = _at_least(revision, "0.3.0")
+    p["replication_targets"] = (Projection("id", _q('id', 'name', 'url', 'username', 'password', 'target_type',
+                                                    'creation_time', 'update_time'),
+                                           "replication_target", "id", (f"id {per}",)) if replication else None)
     if _at_least(revision, "1.4.0"):
         kind = "SUBSTRING_INDEX(SUBSTRING_INDEX(cron_str, '\"kind\":\"', -1), '\"', 1)"
     else:
         kind = "'Manual'" if with_admiral else "IF(enabled = 1, 'Immediate', 'Manual')"
-    p["replication_policies"] = Projection("id", _q('id', 'name', 'project_id', 'target_id', 'description', 'deleted',
-                                                    'start_time', 'creation_time', 'update_time', kind),
-                                           "replication_policy", "id", (f"id {per}",))
-    if _at_least(revision, "1.4.0"):
+    deleted = "deleted" if _at_least(revision, "0.4.0") else "0"  # 0.4.0 added it, 0 for every policy
+    p["replication_policies"] = (Projection("id", _q('id', 'name', 'project_id', 'target_id', 'description', deleted,
+                                                     'start_time', 'creation_time', 'update_time', kind),
+                                            "replication_policy", "id", (f"id {per}",)) if replication else None)
+    if not replication:
+        p["replication_triggers"] = None
+    elif _at_least(revision, "1.4.0"):
         p["replication_triggers"] = Projection("CONCAT(policy_id, ':', namespace)",
                                                _q('policy_id', 'namespace', 'on_push', 'on_deletion'),
                                                "replication_immediate_trigger", "policy_id, namespace",
@@ -110,7 +137,11 @@ def projections(revision: str, with_admiral: bool = False) -> dict[str, Projecti
                                                (f"rp.id {per}",))
     else:
         p["replication_triggers"] = None
-    p["properties"] = Projection("k", _q("k", "v"), "properties", "k", ("LENGTH(k) * 0",))  # one bucket: a few rows
+    if not _at_least(revision, "0.1.1"):
+        p["properties"] = None
+    else:  # one bucket: a few rows
+        p["properties"] = Projection("k", _q("k", "v"), "properties" if stamped else
+                                     "properties WHERE k <> 'schema_version'", "k", ("LENGTH(k) * 0",))
     return p
 
 
@@ -145,10 +176,12 @@ def _fingerprint(db: Database, p: Projection | None) -> dict[str, Any]:
     return {"rows": len(keys), "sha256": total.hexdigest(), "keys": keys}
 
 
-def entity_fingerprints(db: Database, revision: str, with_admiral: bool = False) -> dict[str, Any]:
-    """Projection hashes of a database at ``revision`` (stored in snapshot manifests)."""
+def entity_fingerprints(db: Database, revision: str, with_admiral: bool = False,
+                        since: str | None = None) -> dict[str, Any]:
+    """Projection hashes of a database at ``revision`` (stored in snapshot manifests; ``since``:
+    as comparable with a snapshot taken at that revision)."""
     db.execute(f"SET SESSION group_concat_max_len = {_GROUPED_BYTES}")
-    return {name: _fingerprint(db, p) for name, p in projections(revision, with_admiral).items()}
+    return {name: _fingerprint(db, p) for name, p in projections(revision, with_admiral, since).items()}
 
 
 def _diff_entity(name: str, before: dict[str, Any], now: dict[str, Any]) -> list[str]:
@@ -204,7 +237,7 @@ def verify_data(db: Database, manifest: dict[str, Any] | None, revision: str = H
                                                  f"than this database ({revision})",
                             exit_code=int(ExitCode.SNAPSHOT_INVALID)))
         return checks
-    now = entity_fingerprints(db, revision, with_admiral)
+    now = entity_fingerprints(db, revision, with_admiral, since=manifest["revision"])
     for name in before:
         if name in ROW_BY_ROW:  # a manifest from before these were compared row by row (below)
             continue

@@ -1,13 +1,17 @@
 """Every older starting point upgrades to the same fresh 1.5.2 shape, nothing lost."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from migrator import api
+from migrator.checks import Status
 from migrator.db import connect
 from migrator.executor import UpgradeOptions
 from migrator.schema.diff import compare
 from migrator.schema.introspect import introspect
+from migrator.snapshot import take_snapshot
 from tests.conftest import load_reference_sql
 from tests.early_seed import seed_early
 from tests.helpers import rows
@@ -85,3 +89,46 @@ def test_harbors_own_fresh_installs_upgrade_to_a_fresh_152(dbs, reference, file,
     with connect(settings) as a, connect(dbs.settings(fresh)) as b:
         assert compare(introspect(b), introspect(a)) == []
     assert rows(settings, "SELECT COUNT(*) FROM project_metadata WHERE name = 'public' AND value = 'true'") == [(1,)]
+
+
+REPLICATION_030 = [
+    "INSERT INTO replication_target (id, name, url, username, password, target_type, creation_time, update_time) "
+    "VALUES (1, 'dr', 'https://dr.example.com', 'admin', 'enc', 0, '2016-09-01 00:00:00', '2016-09-01 00:00:00')",
+    "INSERT INTO replication_policy (id, name, project_id, target_id, enabled, description, cron_str, start_time, "
+    "creation_time, update_time) VALUES (1, 'to-dr', 2, 1, 1, 'push all', NULL, '2016-09-01 00:00:00', "
+    "'2016-09-01 00:00:00', '2016-09-01 00:00:00'), (2, 'off', 1, 1, 0, NULL, NULL, NULL, "
+    "'2016-09-01 00:00:00', '2016-09-01 00:00:00')",
+    "INSERT INTO replication_job (id, status, policy_id, repository, operation, tags, creation_time, update_time) "
+    "VALUES (1, 'finished', 1, 'private/app', 'transfer', 'v1,v2', '2016-09-02 00:00:00', '2016-09-02 00:01:00'), "
+    "(2, 'error', 1, 'private/app', 'delete', NULL, '2016-09-03 00:00:00', '2016-09-03 00:01:00')",
+]
+
+
+@pytest.mark.parametrize("revision,stamped", [("0.1.0", False), ("0.1.1", False), ("0.3.0", True)])
+def test_verified_against_the_snapshot_taken_before(dbs, revision, stamped, tmp_path):
+    """verify --snapshot after an older start: what existed then is compared (0.1.0's members and
+    sysadmin flags as 0.1.1 derives them), and a change after the upgrade is named by its key."""
+    settings = _seed(dbs, revision, stamped=stamped)
+    with connect(settings) as db:
+        for sql in REPLICATION_030 if revision == "0.3.0" else ():
+            db.execute(sql)
+        manifest = take_snapshot(db, tmp_path)
+    assert json.loads(manifest.read_text())["revision"] == revision  # found by the schema when not stamped
+    _upgrade_clean(settings)
+    report = api.verify(settings, snapshot=str(manifest), only=("data",))
+    checks = {c.name: c for c in report.checks}
+    assert report.ok, [c.line() for c in report.checks if c.status != Status.OK]
+    assert checks["data.members"].message == f"{5 if revision == '0.1.0' else 3} rows, as before the upgrade"
+    assert checks["data.replication_jobs"].message.startswith(f"{2 if revision == '0.3.0' else 0} rows")
+    if revision == "0.3.0":
+        assert checks["data.replication_policies"].message.startswith("2 rows")
+        assert checks["data.replication_triggers"].message.startswith("1 rows")
+    member = 4 if revision == "0.1.0" else 3  # bob, developer on project 2 / zhang, projectAdmin on 'private'
+    with connect(settings) as db:
+        db.execute("UPDATE project_member SET role = 3 WHERE project_id = 2 AND entity_id = %s", (member,))
+        db.execute("UPDATE user SET sysadmin_flag = 1 - sysadmin_flag, update_time = update_time WHERE user_id = 3")
+        db.execute("DELETE FROM replication_job WHERE id = 2")
+    checks = {c.name: c for c in api.verify(settings, snapshot=str(manifest), only=("data",)).checks}
+    assert checks["data.members"].details == [f"members: 1 changed: 2:{member}"]
+    assert checks["data.users"].details == ["users: 1 changed: 3"]
+    assert (checks["data.replication_jobs"].details == ["replication_job: 1 missing: id 2"]) == (revision == "0.3.0")
