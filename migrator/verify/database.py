@@ -76,22 +76,22 @@ def projections(revision: str, with_admiral: bool = False, since: str | None = N
     """
     since = since or revision
     per = f"DIV {BUCKET_ROWS}"
-    stamped = _at_least(since, "0.1.1")      # 0.1.1 added timestamps that 0.1.0 rows get at upgrade time
+    with_times = _at_least(since, "0.1.1")   # 0.1.1 added timestamps that 0.1.0 rows get at upgrade time
     p: dict[str, Projection | None] = {}
     sysadmin = ("sysadmin_flag" if _at_least(revision, "0.1.1") else
                 "(EXISTS (SELECT 1 FROM user_project_role upr JOIN project_role pr ON pr.pr_id = upr.pr_id "
                 "WHERE pr.role_id = 1 AND upr.user_id = user.user_id))")
     p["users"] = Projection("user_id", _q('user_id', 'username', 'email', 'password', 'realname', 'comment',
                                           'deleted', 'reset_uuid', 'salt', sysadmin,
-                                          *(('creation_time', 'update_time') if stamped else ())),
+                                          *(('creation_time', 'update_time') if with_times else ())),
                             "user", "user_id", (f"user_id {per}",))
     public = ("(p.public <> 0)" if not _at_least(revision, "1.3.0") else
               "(SELECT MAX(m.value = 'true') FROM project_metadata m WHERE m.project_id = p.project_id "
               "AND m.name = 'public' AND m.deleted = 0)")
     p["projects"] = Projection("p.project_id", _q('p.project_id', 'p.owner_id', 'p.name', 'p.creation_time',
-                                                  *(('p.update_time',) if stamped else ()), 'p.deleted', public),
+                                                  *(('p.update_time',) if with_times else ()), 'p.deleted', public),
                                "project p", "p.project_id", (f"p.project_id {per}",))
-    member_times = ('creation_time', 'update_time') if stamped else ()
+    member_times = ('creation_time', 'update_time') if with_times else ()
     if _at_least(revision, "1.5.0"):
         p["members"] = Projection("CONCAT(project_id, ':', entity_id)",
                                   _q('project_id', 'entity_id', 'role', *member_times),
@@ -140,7 +140,7 @@ def projections(revision: str, with_admiral: bool = False, since: str | None = N
     if not _at_least(revision, "0.1.1"):
         p["properties"] = None
     else:  # one bucket: a few rows
-        p["properties"] = Projection("k", _q("k", "v"), "properties" if stamped else
+        p["properties"] = Projection("k", _q("k", "v"), "properties" if with_times else
                                      "properties WHERE k <> 'schema_version'", "k", ("LENGTH(k) * 0",))
     return p
 
