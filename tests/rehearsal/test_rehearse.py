@@ -43,6 +43,23 @@ def test_local_rehearsal_from_a_snapshot_feeds_plan(production, tmp_path):
     assert any(e.get("rehearsal") == "local" and e["event"] == "op_done" for e in events)
 
 
+def test_a_harbor_010_database_rehearses_and_verifies(dbs_off, tmp_path, monkeypatch):
+    """No alembic_version at all: the snapshot says 0.1.0 (found by the schema), the whole
+    chain runs on the copy, and verify compares the data as 0.1.0 had it."""
+    from tests.early_seed import seed_early
+
+    monkeypatch.setenv("HARBOR_MIGRATE_STATE_DIR", str(tmp_path / "state"))
+    settings = dbs_off.settings(dbs_off.create("h010"))
+    with connect(settings) as db:
+        seed_early(db, "0.1.0", stamped=False)
+        manifest = take_snapshot(db, tmp_path)
+    assert json.loads(manifest.read_text())["revision"] == "0.1.0"
+    report = rehearse(snapshot=str(manifest), backend="local")
+    assert report.verify.ok, [c.line() for c in report.verify.checks if not c.line().startswith("[  ok]")]
+    assert report.upgrade.result.steps[0].revision == "0.1.1"
+    assert {c.name for c in report.verify.checks} >= {"data.members", "data.users", "data.access_log"}
+
+
 def test_rehearse_cli_from_the_live_database(production, tmp_path):
     dbs, settings = production
     code, out, err = run_cli(["rehearse", "--json", "--snapshot-dir", str(tmp_path), "--dsn",
