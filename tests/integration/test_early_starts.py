@@ -78,12 +78,17 @@ def test_members_of_a_010_database_keep_their_privilege_level(dbs):
     ("registry-0.1.0.sql", "0.1.0"), ("registry-0.1.1.sql", "0.1.1"), ("registry-0.3.0.sql", "0.3.0"),
     ("registry-0.4.0.sql", "0.4.0"), ("registry-0.5.0.sql", "0.4.0"), ("registry-1.2.2.sql", "1.2.0"),
     ("registry-1.3.0.sql", "1.3.0"), ("registry-1.4.0.sql", "1.4.0")])
-def test_harbors_own_fresh_installs_upgrade_to_a_fresh_152(dbs, reference, file, revision):
+def test_harbors_own_fresh_installs_upgrade_to_a_fresh_152(dbs, reference, file, revision, tmp_path):
     name = dbs.create("ref")
     load_reference_sql(dbs.server, name, reference / "schema" / file)
     settings = dbs.settings(name)
     assert api.status(settings).start == revision
+    with connect(settings) as db:
+        manifest = take_snapshot(db, tmp_path)
+    assert json.loads(manifest.read_text())["revision"] == revision
     _upgrade_clean(settings)
+    report = api.verify(settings, snapshot=str(manifest), only=("data",))  # Harbor's own rows, as before
+    assert report.ok, [c.line() for c in report.checks if c.status != Status.OK]
     fresh = dbs.create("fresh")
     load_reference_sql(dbs.server, fresh, reference / "schema" / "registry-1.5.2.sql")
     with connect(settings) as a, connect(dbs.settings(fresh)) as b:
