@@ -508,11 +508,12 @@ def dump_frames(dump: pathlib.Path) -> Iterator[tuple[int, bytes]]:
 def dump_chunks(dump: pathlib.Path, frames: set[int] | None = None) -> Iterator[bytes]:
     """The decompressed SQL text of a snapshot: all its pieces in order, or only those of
     ``frames`` (reading stops after the last of them)."""
+    last = None if frames is None else max(frames, default=-1)
     for frame, chunk in dump_frames(dump):
+        if last is not None and frame > last:
+            return
         if frames is None or frame in frames:
             yield chunk
-        elif frame > max(frames, default=-1):
-            return
 
 
 def check_dump_hash(dump: pathlib.Path, manifest: dict[str, Any]) -> None:
