@@ -3,7 +3,8 @@
     python bench/bench_snapshot.py --log-rows 1000000 --runs 5
 
 On a throwaway MariaDB, one generated Harbor 0.5.0 database (``bench/generate.py``), then
-``runs`` times each, interleaved (so background noise hits all alike), medians reported:
+``runs`` times each, interleaved (so background noise hits all alike; the snapshot and the
+plain dump take turns going first), medians reported:
 
 - ``take_snapshot(db, dir)``: mariadb-dump as the data engine, its text zstd-compressed
   and hashed per table as it streams, the manifest's DDL and projections read beside it
@@ -74,26 +75,38 @@ def run(log_rows: int, runs: int, seed: int, buffer_pool: str, with_gzip: bool, 
         warm(server, SOURCE)
         conn_args = [f"--socket={server.socket}", "-uroot"]
         for i in range(runs):
-            # -- ours: snapshot
-            settle(server)
             snap_dir = work_dir / f"snap{i}"
-            c0, t0 = cpu_seconds(server), time.perf_counter()
-            with connect(server.settings(SOURCE)) as db:
-                manifest = take_snapshot(db, snap_dir, name="bench")
-            times["take_snapshot"].append(time.perf_counter() - t0)
-            cpu["take_snapshot"].append(tuple(b - a for a, b in zip(c0, cpu_seconds(server))))
-            dump_gz, _ = snapshot_paths(manifest)
-            sizes["take_snapshot"] = dump_gz.stat().st_size
-            result["peak_rss_after_snapshots_mib"] = round(peak_rss_mb(), 1)
-            # -- mariadb-dump
-            settle(server)
             dump_sql = work_dir / "dump.sql"
-            c0, t0 = cpu_seconds(server), time.perf_counter()
-            with open(dump_sql, "wb") as out:
-                subprocess.run([dump_bin, *conn_args, "--single-transaction", SOURCE], stdout=out, check=True)
-            times["mariadb-dump"].append(time.perf_counter() - t0)
-            cpu["mariadb-dump"].append(tuple(b - a for a, b in zip(c0, cpu_seconds(server))))
-            sizes["mariadb-dump"] = dump_sql.stat().st_size
+
+            def time_snapshot() -> pathlib.Path:
+                settle(server)
+                c0, t0 = cpu_seconds(server), time.perf_counter()
+                with connect(server.settings(SOURCE)) as db:
+                    manifest = take_snapshot(db, snap_dir, name="bench")
+                times["take_snapshot"].append(time.perf_counter() - t0)
+                cpu["take_snapshot"].append(tuple(b - a for a, b in zip(c0, cpu_seconds(server))))
+                sizes["take_snapshot"] = snapshot_paths(manifest)[0].stat().st_size
+                result["peak_rss_after_snapshots_mib"] = round(peak_rss_mb(), 1)
+                return manifest
+
+            def time_dump() -> None:
+                settle(server)
+                c0, t0 = cpu_seconds(server), time.perf_counter()
+                with open(dump_sql, "wb") as out:
+                    subprocess.run([dump_bin, *conn_args, "--single-transaction", SOURCE], stdout=out, check=True)
+                times["mariadb-dump"].append(time.perf_counter() - t0)
+                cpu["mariadb-dump"].append(tuple(b - a for a, b in zip(c0, cpu_seconds(server))))
+                sizes["mariadb-dump"] = dump_sql.stat().st_size
+
+            # which of the two goes first alternates: whatever the run before left behind
+            # (InnoDB's background work after the last DROP DATABASE, the kernel writing out
+            # the last files) falls on each alike
+            if i % 2 == 0:
+                manifest = time_snapshot()
+                time_dump()
+            else:
+                time_dump()
+                manifest = time_snapshot()
             if with_gzip:
                 settle(server)
                 t0 = time.perf_counter()

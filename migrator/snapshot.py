@@ -22,6 +22,7 @@ and the manifest see the same data. ``restore`` is in ``restore.py``.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
 import datetime as _dt
 import functools
@@ -30,6 +31,7 @@ import hashlib
 import json
 import os
 import pathlib
+import queue
 import re
 import shutil
 import threading
@@ -51,6 +53,7 @@ ZSTD_LEVEL = 1              # zstd's fastest positive level: ~3.5x smaller than 
                             # levels cost as much CPU here for files half as big again (measured)
 LOCK_WAIT_SECONDS = 5       # how long LOCK TABLES waits for writers' transactions to end (writers queue behind it)
 SPLIT_BYTES = 64 << 20      # a table this big (InnoDB data) is dumped as two key ranges side by side
+WRITEBACK_BYTES = 4 << 20  # how much of the snapshot file is written before the kernel is asked to write it out
 MDL_STALL_SECONDS = 5       # a dump client waiting this long for a table's metadata lock is stuck behind DDL
 _INTEGER_TYPES = ("tinyint", "smallint", "mediumint", "int", "bigint")
 
@@ -74,20 +77,67 @@ def _open_private(path: pathlib.Path) -> int:
 
 
 class _HashingFile:
-    """A file wrapper that hashes what is written (the dump file's SHA-256)."""
+    """A file wrapper that hashes what is written (the dump file's SHA-256) and has the kernel
+    start writing it to disk every ``WRITEBACK_BYTES``, so the final fsync waits only for the
+    last of it (what RocksDB's ``bytes_per_sync`` does). The requests are made from a thread
+    of their own: one may wait for the disk's queue (measured up to 12 ms here), and the
+    piece writing the file must not. ``finish`` before the file is closed."""
 
     def __init__(self, fh):
         self.fh = fh
         self.sha = hashlib.sha256()
         self.size = 0
+        self._written_back = 0
+        self._requests: queue.SimpleQueue[tuple[int, int] | None] = queue.SimpleQueue()
+        self._writeback: threading.Thread | None = None
 
     def write(self, data: bytes) -> int:
         self.sha.update(data)
         self.size += len(data)
-        return self.fh.write(data)
+        n = self.fh.write(data)
+        if self.size - self._written_back >= WRITEBACK_BYTES:
+            self.fh.flush()
+            if self._writeback is None:
+                self._writeback = threading.Thread(target=self._write_back, name="snapshot-writeback", daemon=True)
+                self._writeback.start()
+            self._requests.put((self._written_back, self.size - self._written_back))
+            self._written_back = self.size
+        return n
 
     def flush(self) -> None:
         self.fh.flush()
+
+    def finish(self) -> None:
+        """Wait for the writeback requests made so far (the file must stay open for them)."""
+        if self._writeback is not None:
+            self._requests.put(None)
+            self._writeback.join()
+            self._writeback = None
+
+    def _write_back(self) -> None:
+        fd = self.fh.fileno()
+        while (request := self._requests.get()) is not None:
+            start_writeback(fd, *request)
+
+
+@functools.lru_cache(maxsize=None)
+def _sync_file_range() -> Callable[..., int] | None:
+    try:
+        function = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None  # not Linux: the final fsync does all the writing
+    function.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
+    return function
+
+
+_SYNC_FILE_RANGE_WRITE = 2
+
+
+def start_writeback(fd: int, offset: int, length: int) -> bool:
+    """Ask the kernel to start writing these bytes out now, without waiting for it (Linux's
+    ``sync_file_range``); whether it took the request. A hint: durability comes from fsync."""
+    function = _sync_file_range()
+    return function is not None and function(fd, offset, length, _SYNC_FILE_RANGE_WRITE) == 0
 
 
 def human_size(n: int) -> str:
@@ -207,6 +257,7 @@ def take_snapshot(db: Database, directory: str | os.PathLike, *, name: str | Non
     except FileExistsError:
         raise SnapshotInvalid(f"{dump_path} exists already: choose another directory or name") from None
     pieces: list[_Piece] = []
+    hashing: _HashingFile | None = None
     try:
         triggers = int(db.scalar("SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s",
                                  (db.name,)))
@@ -219,6 +270,7 @@ def take_snapshot(db: Database, directory: str | os.PathLike, *, name: str | Non
                 shutil.copyfileobj(part, hashing, 1 << 20)
             piece.path.unlink()
         raw.flush()
+        hashing.finish()
         os.fsync(raw.fileno())
         raw.close()
         manifest = {
@@ -256,6 +308,8 @@ def take_snapshot(db: Database, directory: str | os.PathLike, *, name: str | Non
         _remove(dump_path, manifest_path)
         raise
     finally:
+        if hashing is not None:
+            hashing.finish()
         with contextlib.suppress(OSError):
             raw.close()
         _remove(*(piece.path for piece in pieces[1:]))
@@ -368,15 +422,19 @@ def _dump_piece(settings: ConnectionSettings, piece: _Piece, cancel: threading.E
     own = os.fdopen(_open_private(piece.path), "wb") if piece.path else contextlib.nullcontext(snapshot_file)
     with own as out, dumpclient.dump_stream(settings, piece.tables, piece.extra, doing="the snapshot's data",
                                             fallback=SnapshotInvalid, charset=piece.charset) as chunks:
-        compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL).stream_writer(out, closefd=False)
+        # compressobj, not stream_writer: one write of its output per block read instead of one per
+        # 128 KiB of it (measured in an interleaved A/B, 21 runs: the snapshot 0.82 -> 0.79 s)
+        compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL).compressobj()
         for chunk in chunks:
             if cancel.is_set():
                 raise SnapshotInvalid("the snapshot was stopped")
             if not piece.started.is_set() and any(m in chunk for m in _TABLE_BEGINS):
                 piece.started.set()  # the client is past its START TRANSACTION: its snapshot is open
-            compressor.write(chunk)
+            compressed = compressor.compress(chunk)
+            if compressed:
+                out.write(compressed)
             piece.scan.feed(chunk)
-        compressor.flush(zstandard.FLUSH_FRAME)
+        out.write(compressor.flush())
     piece.started.set()
 
 
