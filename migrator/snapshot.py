@@ -53,7 +53,7 @@ ZSTD_LEVEL = 1              # zstd's fastest positive level: ~3.5x smaller than 
                             # levels cost as much CPU here for files half as big again (measured)
 LOCK_WAIT_SECONDS = 5       # how long LOCK TABLES waits for writers' transactions to end (writers queue behind it)
 SPLIT_BYTES = 64 << 20      # a table this big (InnoDB data) is dumped as two key ranges side by side
-WRITEBACK_BYTES = 4 << 20  # how much of the snapshot file is written before the kernel is asked to write it out
+WRITEBACK_BYTES = 4 << 20   # written to the snapshot file between two requests to the kernel to write it out
 MDL_STALL_SECONDS = 5       # a dump client waiting this long for a table's metadata lock is stuck behind DDL
 _INTEGER_TYPES = ("tinyint", "smallint", "mediumint", "int", "bigint")
 
