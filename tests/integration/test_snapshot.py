@@ -382,6 +382,45 @@ def test_big_tables_are_dumped_in_two_key_ranges_side_by_side(dbs_off, tmp_path,
         verify_snapshot(manifest)
 
 
+def _writeback_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "snapshot-writeback"]
+
+
+def test_the_snapshot_file_is_written_out_as_it_grows_and_stays_whole(dbs_off, tmp_path, monkeypatch):
+    """Every WRITEBACK_BYTES of the file the kernel is asked to write it out, in order, the
+    appended pieces included, from a thread that is gone when the snapshot returns; the file
+    is the same as ever: its hash, every piece's rows, and a restore equal to the source."""
+    import migrator.snapshot as snapshot_module
+    from migrator.seed import add_log_volume
+
+    settings = dbs_off.seeded()
+    with connect(settings) as db:
+        add_log_volume(db, 20000)
+        before = database_checksums(db)
+    asked: list[tuple[int, int]] = []
+    real = snapshot_module.start_writeback
+
+    def recording(fd: int, offset: int, length: int) -> bool:
+        asked.append((offset, length))
+        return real(fd, offset, length)
+
+    monkeypatch.setattr(snapshot_module, "WRITEBACK_BYTES", 4096)
+    monkeypatch.setattr(snapshot_module, "SPLIT_BYTES", 1)  # pieces appended after the first: written out too
+    monkeypatch.setattr(snapshot_module, "start_writeback", recording)
+    with connect(settings) as db:
+        manifest = take_snapshot(db, tmp_path)
+    assert _writeback_threads() == []
+    size = snapshot_paths(manifest)[0].stat().st_size
+    assert asked[0][0] == 0 and all(o + n == next_o for (o, n), (next_o, _) in zip(asked, asked[1:]))
+    asked_up_to = asked[-1][0] + asked[-1][1]
+    assert size - (1 << 20) - 4096 <= asked_up_to <= size  # all but the last block (appended 1 MiB at a time)
+    verify_snapshot(manifest)
+    target = dbs_off.create("written_out")
+    restore_snapshot(manifest, dbs_off.settings(target))
+    with connect(dbs_off.settings(target)) as db:
+        assert database_checksums(db) == before
+
+
 def test_truncated_between_frames_is_caught_even_with_a_fixed_up_hash(snap):
     settings, manifest = snap
     dump, man = snapshot_paths(manifest)
@@ -510,6 +549,7 @@ def test_ddl_that_the_dump_would_wait_for_stops_the_snapshot_instead_of_hanging(
 
     monkeypatch.setattr(snapshot_module, "_dump_piece", slow_dump_piece)
     monkeypatch.setattr(snapshot_module._WriteBarrier, "release", release)
+    monkeypatch.setattr(snapshot_module, "WRITEBACK_BYTES", 4096)  # the writeback thread is running when it fails
     started = time.monotonic()
     with connect(settings) as db, pytest.raises(ClientsConnected, match=r"`user` waited 1 s behind connection "
                                                                           r"\d+ \(root\): ALTER TABLE user ADD"):
@@ -522,6 +562,7 @@ def test_ddl_that_the_dump_would_wait_for_stops_the_snapshot_instead_of_hanging(
         time.sleep(0.1)
     assert altered and altered[0] >= stopped - 1, "the ALTER goes through once the snapshot has stopped"
     assert list(tmp_path.iterdir()) == []
+    assert _writeback_threads() == []  # joined on the way out, not left behind
 
 
 def test_an_open_write_transaction_stops_the_snapshot_with_a_clear_error(dbs_off, tmp_path, monkeypatch):
