@@ -89,7 +89,7 @@ class _HashingFile:
         self.size = 0
         self._written_back = 0
         self._requests: queue.SimpleQueue[tuple[int, int] | None] = queue.SimpleQueue()
-        self._writeback: threading.Thread | None = None
+        self._writeback: Worker | None = None
 
     def write(self, data: bytes) -> int:
         self.sha.update(data)
@@ -98,7 +98,8 @@ class _HashingFile:
         if self.size - self._written_back >= WRITEBACK_BYTES:
             self.fh.flush()
             if self._writeback is None:
-                self._writeback = threading.Thread(target=self._write_back, name="snapshot-writeback", daemon=True)
+                self._writeback = Worker(self._write_back)
+                self._writeback.name = "snapshot-writeback"
                 self._writeback.start()
             self._requests.put((self._written_back, self.size - self._written_back))
             self._written_back = self.size
@@ -111,7 +112,7 @@ class _HashingFile:
         """Wait for the writeback requests made so far (the file must stay open for them)."""
         if self._writeback is not None:
             self._requests.put(None)
-            self._writeback.join()
+            self._writeback.join()  # not result(): a hint that failed fails nothing, the fsync still comes
             self._writeback = None
 
     def _write_back(self) -> None:
