@@ -59,6 +59,11 @@ def _columns(ddl: str) -> list[str]:
     return [m.group(1).replace("``", "`") for m in map(_COLUMN.match, ddl.split("\n")[1:]) if m]
 
 
+def _snapshot_ddl(manifest: dict[str, Any], table: str) -> str | None:
+    """The table's CREATE TABLE as the snapshot recorded it (None: not in the snapshot)."""
+    return next((t["ddl"] for t in manifest["tables"] if t["name"] == table), None)
+
+
 def fields(row: bytes) -> list[bytes]:
     """The values of one dumped row ``(…)`` as the client wrote them (quoted strings whole)."""
     return _FIELD.findall(row, 1, len(row) - 1)
@@ -80,7 +85,7 @@ def _snapshot_rows(dump: pathlib.Path, manifest: dict[str, Any], table: str) -> 
 
 def _user_names(dump: pathlib.Path, manifest: dict[str, Any]) -> dict[bytes, bytes]:
     """user_id -> username as the dump renders it (quoted), from the snapshot's user rows."""
-    ddl = {t["name"]: t["ddl"] for t in manifest["tables"]}.get("user", "")
+    ddl = _snapshot_ddl(manifest, "user") or ""
     if _columns(ddl)[:2] != ["user_id", "username"]:
         raise SnapshotInvalid("the snapshot's user table does not start with user_id, username")
     names = {}
@@ -173,7 +178,7 @@ def _merge(before: Iterator[bytes], after: Iterator[bytes], shape_before: Shape,
 def compare_table(db: Database, manifest: dict[str, Any], dump: pathlib.Path, spec: DumpedTable) -> Check:
     """``spec``'s table now against its rows in the snapshot's dump (whose hash was checked)."""
     name = f"data.{spec.name}"
-    ddl = {t["name"]: t["ddl"] for t in manifest["tables"]}.get(spec.table)
+    ddl = _snapshot_ddl(manifest, spec.table)
     model = MODELS.get(manifest.get("revision") or "")
     if ddl is None and (model is None or spec.table in model.table_names):
         return Check(name, Status.FAIL, f"the snapshot has no {spec.table} table",
