@@ -2,7 +2,7 @@
 
 harbor-migrate runs the same operations itself (with probes, snapshots and a
 journal); these scripts let alembic's own CLI run them too, and let
-``migrator.chain`` read the chain from alembic's ScriptDirectory.
+``migrator.chain.scripts`` read the chain from alembic's ScriptDirectory.
 """
 import pathlib
 

@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import bench_server, clone_database, drop_database, median  # noqa: E402
 from bench.generate import generate  # noqa: E402
 from migrator import api  # noqa: E402
-from migrator.executor import UpgradeOptions  # noqa: E402
-from migrator.journal import Journal  # noqa: E402
+from migrator.chain.executor import UpgradeOptions  # noqa: E402
+from migrator.safety.journal import Journal  # noqa: E402
 
 
 def one_size(server, log_rows: int, runs: int) -> dict:

@@ -45,8 +45,8 @@ def rss_mib() -> float:
 # The timed child: one reconcile, one JSON line on stdout.
 # ---------------------------------------------------------------------------------------------
 def child(args: argparse.Namespace) -> int:
-    from migrator import db as dbmod
-    from migrator.checks import Status
+    from migrator.mysql import connection as dbmod
+    from migrator.verdicts import Status
     from migrator.settings import ConnectionSettings
     from migrator.verify.registry import RegistryClient, reconcile
 
@@ -100,7 +100,7 @@ def repo_names(repos: int, projects: int) -> list[str]:
 
 def fill_database(server, database: str, names: list[str], projects: int) -> None:
     import harbor_seed
-    from migrator import db as dbmod
+    from migrator.mysql import connection as dbmod
 
     server.create_database(database)
     db = dbmod.connect(server.settings(database))
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import registry_harness as rh
     from migrator.errors import ServerUnavailable
-    from migrator.local_server import LocalServer
+    from migrator.tools.local_server import LocalServer
 
     def on_sigterm(signum, frame):  # noqa: ARG001 - unwind like Ctrl-C so servers and temp dirs go away
         raise SystemExit(f"bench_registry: stopped by signal {signum}")

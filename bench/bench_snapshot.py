@@ -38,10 +38,10 @@ if __package__ in (None, ""):
 from bench.common import (DEFAULT_BUFFER_POOL, bench_server, cpu_seconds, drop_database, machine,  # noqa: E402
                           median, peak_rss_mb, server_facts, settle, terminate_on_sigterm, warm)
 from bench.generate import generate  # noqa: E402
-from migrator.db import connect  # noqa: E402
-from migrator.local_server import find_binary  # noqa: E402
-from migrator.restore import restore_snapshot  # noqa: E402
-from migrator.snapshot import snapshot_paths, take_snapshot  # noqa: E402
+from migrator.mysql.connection import connect  # noqa: E402
+from migrator.tools.local_server import find_binary  # noqa: E402
+from migrator.snapshot.restore import restore_snapshot  # noqa: E402
+from migrator.snapshot.take import snapshot_paths, take_snapshot  # noqa: E402
 
 SOURCE = "registry"
 

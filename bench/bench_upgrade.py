@@ -44,9 +44,9 @@ from bench.common import (DEFAULT_BUFFER_POOL, bench_server, clone_database, dro
                           median, peak_rss_mb, server_facts, settle, terminate_on_sigterm, warm)
 from bench.generate import generate  # noqa: E402
 from migrator import api  # noqa: E402
-from migrator.db import connect, quote_ident as q  # noqa: E402
-from migrator.executor import UpgradeOptions  # noqa: E402
-from migrator.journal import Journal  # noqa: E402
+from migrator.mysql.connection import connect, quote_ident as q  # noqa: E402
+from migrator.chain.executor import UpgradeOptions  # noqa: E402
+from migrator.safety.journal import Journal  # noqa: E402
 
 # Every table the upgrade changes; the floor is one FORCE (a full rebuild) of each.
 FLOOR_TABLES = ("access_log", "user", "project", "project_member", "repository", "replication_policy",

@@ -22,8 +22,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `python bench/x.py` puts bench/ first; the package lives one up
     sys.path.insert(0, str(ROOT))
 
-from migrator.db import connect, quote_ident as q  # noqa: E402
-from migrator.local_server import LocalServer  # noqa: E402
+from migrator.mysql.connection import connect, quote_ident as q  # noqa: E402
+from migrator.tools.local_server import LocalServer  # noqa: E402
 
 # Stock Harbor ran on MySQL 5.6 / MariaDB < 10.10 timestamp rules.
 SERVER_OPTIONS = {"explicit-defaults-for-timestamp": "OFF"}

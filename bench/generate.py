@@ -2,7 +2,7 @@
 
     python bench/generate.py --dsn mysql://root@127.0.0.1:3306/registry --log-rows 1000000 --seed 1
 
-The tables and base rows come from our own 0.5.0 model (``migrator.seed.create_schema_050``),
+The tables and base rows come from our own 0.5.0 model (``migrator.tools.seed.create_schema_050``),
 so the server applies its own timestamp rules exactly as on a real install. Every row
 is then made on the server, set-based, by ``INSERT … SELECT`` from MariaDB's Sequence
 engine (``seq_1_to_N``; MariaDB only — MySQL has no such engine). Each value is a
@@ -41,9 +41,9 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `migrator` im
     import pathlib
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from migrator.db import Database, connect  # noqa: E402
+from migrator.mysql.connection import Database, connect  # noqa: E402
 from migrator.errors import MigratorError  # noqa: E402
-from migrator.seed import create_schema_050  # noqa: E402
+from migrator.tools.seed import create_schema_050  # noqa: E402
 from migrator.settings import ConnectionSettings, resolve_connection  # noqa: E402
 
 EPOCH = "2016-06-01 00:00:00"          # when the generated registry went live

@@ -23,7 +23,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from bench.common import machine  # noqa: E402
-from migrator.local_server import find_binary  # noqa: E402
+from migrator.tools.local_server import find_binary  # noqa: E402
 
 
 def _run(cmd: list[str], timeout: float) -> int:

@@ -9,17 +9,17 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable
 
-from .db import Database, connect
+from .mysql.connection import Database, connect
 from .errors import UnknownVersion, UsageError
-from .executor import Progress, UpgradeOptions, UpgradeResult, locked_run, run_steps
-from .preflight import raise_on_failures, run_preflight
-from .journal import Journal
+from .chain.executor import Progress, UpgradeOptions, UpgradeResult, locked_run, run_steps
+from .safety.preflight import raise_on_failures, run_preflight
+from .safety.journal import Journal
 from .schema.diff import compare
 from .schema.expected import expected, harbor_tables
 from .schema.introspect import introspect
 from .schema.revisions import HARBOR_VERSION_TO_REVISION, HEAD, MODELS
 from .settings import ConnectionSettings
-from .status import ORDER, Status, locate
+from .chain.status import ORDER, Status, locate
 
 
 def resolve_target(name: str) -> str:
@@ -129,7 +129,7 @@ def upgrade(settings: ConnectionSettings, options: UpgradeOptions | None = None,
 
 def _snapshot_or_previous(db: Database, before: Status, directory: str, journal: Journal,
                           progress: Progress) -> str | None:
-    from .snapshot import take_snapshot
+    from .snapshot.take import take_snapshot
 
     # Snapshots of runs that did not finish: the first of them is where this upgrade began.
     unfinished: list[str] = []
@@ -220,9 +220,9 @@ def plan(settings: ConnectionSettings, target: str = HEAD, *, from_revision: str
          snapshot_dir: str | None = ".", harbor_user: str | None = None, skip_checks: tuple[str, ...] = (),
          calibrate: bool = True, journal: Journal | None = None) -> PlanReport:
     """Pre-flight, steps, SQL and estimates — in a read-only session."""
-    from .estimate import Rates, calibrate as run_calibration, estimate_op, journal_rates, table_sizes
-    from .preflight import run_preflight
-    from .steps.plan_ops import render_steps
+    from .chain.estimate import Rates, calibrate as run_calibration, estimate_op, journal_rates, table_sizes
+    from .safety.preflight import run_preflight
+    from .chain.planner import render_steps
 
     journal = journal or Journal(settings)
     with connect(settings) as db:
@@ -312,8 +312,8 @@ def verify(settings: ConnectionSettings, *, only: tuple[str, ...] = (), snapshot
            harbor: str | None = None, harbor_user: str | None = None, harbor_password: str | None = None,
            timeout: float = 10.0, harbor_db_user: str | None = None) -> VerifyReport:
     """Every requested section; a section whose endpoint is not given is skipped with a note."""
-    from .checks import Check, Status
-    from .snapshot import load_manifest, snapshot_paths
+    from .verdicts import Check, Status
+    from .snapshot.take import load_manifest, snapshot_paths
     from .verify.database import verify_data, verify_schema
 
     unknown = [s for s in only if s not in SECTIONS]
@@ -322,7 +322,7 @@ def verify(settings: ConnectionSettings, *, only: tuple[str, ...] = (), snapshot
     wanted = only or SECTIONS
     sections: dict[str, list] = {}
     with connect(settings) as db:
-        from .status import check_is_harbor
+        from .chain.status import check_is_harbor
 
         check_is_harbor(introspect(db), db)
         if "schema" in wanted:

@@ -15,8 +15,8 @@ import subprocess
 
 import pytest
 
-from migrator.db import connect
-from migrator.local_server import LocalServer, find_binary
+from migrator.mysql.connection import connect
+from migrator.tools.local_server import LocalServer, find_binary
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 REFERENCE = pathlib.Path(os.environ.get("HARBOR_REFERENCE_DIR", ROOT.parent / "shared" / "harbor-reference"))
@@ -73,7 +73,7 @@ class DatabaseFactory:
 
     def seeded(self, prefix: str = "h", charset: str = "utf8", sample: bool = True):
         """A Harbor 0.5.0 database from our own model; returns its settings."""
-        from migrator.seed import seed_050
+        from migrator.tools.seed import seed_050
 
         name = self.create(prefix, charset)
         with connect(self.settings(name)) as db:

@@ -6,10 +6,10 @@ renumbering.
 """
 from __future__ import annotations
 
-from migrator.db import Database
+from migrator.mysql.connection import Database
 from migrator.schema.model import render_create_declared
 from migrator.schema.revisions import MODELS
-from migrator.seed import BASE_SQL
+from migrator.tools.seed import BASE_SQL
 
 BASE_010 = [
     "INSERT INTO access VALUES (NULL, 'A', 'All access for the system'), (NULL, 'M', 'Management access for project'), "

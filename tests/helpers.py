@@ -4,7 +4,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from migrator.cli import cli, main
-from migrator.db import connect
+from migrator.mysql.connection import connect
 
 
 def rows(settings, sql: str, args=None) -> list[tuple]:

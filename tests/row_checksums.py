@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Iterator
 
-from migrator.db import Database, quote_ident as q
+from migrator.mysql.connection import Database, quote_ident as q
 
 _STRING_TYPES = ("char", "varchar", "text", "tinytext", "mediumtext", "longtext", "enum", "set")
 _BINARY_TYPES = ("binary", "varbinary", "blob", "tinyblob", "mediumblob", "longblob", "bit")

@@ -17,13 +17,13 @@ depends_on = None
 
 def upgrade() -> None:
     """See the module docstring for the schema and data changes."""
-    from migrator.alembic_bridge import run_revision
+    from migrator.chain.alembic_entry import run_revision
 
     run_revision(op.get_bind(), revision)
 
 
 def downgrade() -> None:
     """There is no way back through DDL: restore the snapshot taken before the upgrade."""
-    from migrator.alembic_bridge import no_downgrade
+    from migrator.chain.alembic_entry import no_downgrade
 
     no_downgrade(revision)

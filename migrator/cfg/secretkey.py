@@ -23,9 +23,9 @@ try:  # cryptography >= 47 keeps CFB among the "decrepit" modes; 49 drops the ol
 except ImportError:  # pragma: no cover - older cryptography
     from cryptography.hazmat.primitives.ciphers.modes import CFB
 
-from ..checks import Check, Status
+from ..verdicts import Check, Status
 from ..errors import ExitCode, KeyInvalid, NotHarbor
-from ..db import Database
+from ..mysql.connection import Database
 
 PREFIX = "<enc-v1>"
 KEY_BYTES = 16

@@ -7,8 +7,8 @@ target, or all its replications fail after the upgrade (harbor-facts §5.5, §8.
 """
 from __future__ import annotations
 
-from ..checks import Check, Status
-from ..db import Database
+from ..verdicts import Check, Status
+from ..mysql.connection import Database
 from ..errors import ConfigInvalid, NotHarbor, PreflightFailed
 from .parse import parse
 

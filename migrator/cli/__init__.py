@@ -27,7 +27,14 @@ def cli(ctx: click.Context, traceback: bool) -> None:
 
 
 def _register() -> None:
-    from . import demo_cmd, plan_cmd, rehearse_cmd, runbook_cmd, snapshot_cmd, status_cmd, upgrade_cmd, verify_cmd
+    from . import demo_cmd
+    from . import plan_cmd
+    from . import rehearse_cmd
+    from . import runbook_cmd
+    from . import snapshot_cmd
+    from . import status_cmd
+    from . import upgrade_cmd
+    from . import verify_cmd
 
     for module in (status_cmd, plan_cmd, snapshot_cmd, upgrade_cmd, verify_cmd, rehearse_cmd, runbook_cmd, demo_cmd):
         for command in module.COMMANDS:

@@ -13,11 +13,11 @@ from typing import Any, Callable
 
 import click
 
-from .. import db as dbmod
+from ..mysql import connection as dbmod
 from ..cfg.convert import ConversionRefused, convert
 from ..cfg.secretkey import check_key, read_key
 from ..cfg.targets import apply_insecure_from_cfg
-from ..checks import Check, Status, worst
+from ..verdicts import Check, Status, worst
 from ..errors import ConfigInvalid, KeyInvalid, MigratorError, UsageError
 from ..settings import ConnectionSettings, mask_dsn
 from .options import connection_options

@@ -14,11 +14,11 @@ import time
 import click
 
 from .. import api
-from ..db import connect
-from ..executor import UpgradeOptions
-from ..local_server import LocalServer
-from ..seed import seed_050
-from ..journal import Journal
+from ..mysql.connection import connect
+from ..chain.executor import UpgradeOptions
+from ..tools.local_server import LocalServer
+from ..tools.seed import seed_050
+from ..safety.journal import Journal
 from .render import err, status_text
 
 

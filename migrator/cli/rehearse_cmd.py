@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from ..rehearse import rehearse as run_rehearsal
+from ..tools.rehearse import rehearse as run_rehearsal
 from .options import connection_options, json_option
 from .render import emit_json, err
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from .. import api
-from ..runbook import build, markdown
+from ..tools.runbook import build, markdown
 from .options import connection_options, json_option
 from .render import emit_json
 

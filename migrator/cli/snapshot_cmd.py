@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import click
 
-from ..db import connect
-from ..restore import restore_snapshot
-from ..snapshot import take_snapshot, verify_snapshot
+from ..mysql.connection import connect
+from ..snapshot.restore import restore_snapshot
+from ..snapshot.take import take_snapshot, verify_snapshot
 from .options import connection_options, json_option
 from .render import emit_json, err
 

@@ -8,7 +8,7 @@ import click
 
 from .. import api
 from ..errors import Aborted
-from ..executor import UpgradeOptions
+from ..chain.executor import UpgradeOptions
 from .options import connection_options, json_option
 from .render import emit_json, err, is_tty
 

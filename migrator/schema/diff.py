@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Mapping
 
-from ..db import quote_ident as q
+from ..mysql.connection import quote_ident as q
 from .model import Column, ForeignKey, Index, Schema, Table
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..db import ServerInfo
+from ..mysql.connection import ServerInfo
 from .model import Schema, Table, resolve
 from .revisions import ALEMBIC_VERSION_CHARSET, MODELS
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from ..db import Database
+from ..mysql.connection import Database
 from .model import CURRENT_TIMESTAMP, Column, ForeignKey, Index, Schema, Table
 
 _INT_WIDTH = re.compile(r"^(tinyint|smallint|mediumint|int|integer|bigint)\((\d+)\)")

@@ -3,5 +3,5 @@
 HTTP-facing parts: ``registry`` (catalog and tags vs the ``repository`` table),
 ``adminserver`` (which database Harbor 1.5.2 will open, and its settings) and
 ``harbor_api`` (what the running Harbor shows). Each ``verify_*`` returns a list
-of ``migrator.checks.Check``; none of them raises for an endpoint problem.
+of ``migrator.verdicts.Check``; none of them raises for an endpoint problem.
 """

@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any, Mapping
 
-from ..checks import Check, Status
+from ..verdicts import Check, Status
 from ..errors import EndpointAuth, EndpointProtocol, ExitCode, MigratorError
 from ..settings import ConnectionSettings
 from .http import HttpClient, failed, redact_url

@@ -19,8 +19,8 @@ import hashlib
 import pathlib
 from typing import Any
 
-from ..checks import Check, Status
-from ..db import Database
+from ..verdicts import Check, Status
+from ..mysql.connection import Database
 from ..errors import ExitCode, MigratorError
 from ..schema.diff import compare
 from ..schema.expected import expected, harbor_tables, is_own_table

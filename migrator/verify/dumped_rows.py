@@ -23,10 +23,10 @@ import pathlib
 import re
 from typing import Any, Callable, Iterator
 
-from .. import dumpclient
-from ..checks import Check, Status
-from ..db import Database
-from ..dumpstream import insert_statements, rows_of
+from ..mysql import clients as dumpclient
+from ..verdicts import Check, Status
+from ..mysql.connection import Database
+from ..mysql.dumptext import insert_statements, rows_of
 from ..errors import ExitCode, MigratorError, SnapshotInvalid
 from ..schema.revisions import MODELS
 
@@ -77,7 +77,7 @@ def _rows(chunks, table: str) -> Iterator[bytes]:
 
 def _snapshot_rows(dump: pathlib.Path, manifest: dict[str, Any], table: str) -> Iterator[bytes]:
     """The table's rows in the snapshot, reading only as far as its last frame."""
-    from ..snapshot import dump_chunks
+    from ..snapshot.take import dump_chunks
 
     frames = {p["frame"] for p in manifest["pieces"] if p["table"] == table}
     yield from _rows(dump_chunks(dump, frames), table)
@@ -211,7 +211,7 @@ def compare_table(db: Database, manifest: dict[str, Any], dump: pathlib.Path, sp
 
 def compare_dumped_tables(db: Database, manifest: dict[str, Any], dump: pathlib.Path) -> list[Check]:
     """Each of ``TABLES`` against the snapshot's dump, once its file is found whole."""
-    from ..snapshot import check_dump_hash
+    from ..snapshot.take import check_dump_hash
 
     names = [f"data.{spec.name}" for spec in TABLES]
     if not dump.exists():

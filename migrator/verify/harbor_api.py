@@ -16,7 +16,7 @@ import math
 from collections import defaultdict
 from typing import Any, Callable
 
-from ..checks import Check, Status
+from ..verdicts import Check, Status
 from ..errors import EndpointAuth, EndpointProtocol, ExitCode, MigratorError, NotHarbor, UnknownVersion
 from .http import HttpClient, failed, json_body, next_link, redact_url
 

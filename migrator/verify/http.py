@@ -24,7 +24,7 @@ import requests
 import requests.adapters
 import urllib3
 
-from ..checks import Check, Status
+from ..verdicts import Check, Status
 from ..errors import EndpointProtocol, EndpointUnreachable, MigratorError
 
 log = logging.getLogger("migrator.verify.http")

@@ -23,7 +23,7 @@ import time
 from typing import Iterable, Iterator
 from urllib.parse import parse_qs, quote, urljoin, urlsplit
 
-from ..checks import Check, Status
+from ..verdicts import Check, Status
 from ..errors import EndpointAuth, EndpointProtocol, ExitCode, MigratorError, NotHarbor
 from .http import HttpClient, failed, json_body, next_link, redact_url
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import itertools
 import re
 
-from migrator import db as dbmod
-from migrator.local_server import LocalServer
+from migrator.mysql import connection as dbmod
+from migrator.tools.local_server import LocalServer
 from migrator.schema.model import render_create_declared
 from migrator.schema.revisions import MODELS
 

@@ -6,7 +6,7 @@ import pathlib
 import pytest
 
 from migrator.errors import ServerUnavailable
-from migrator.local_server import LocalServer
+from migrator.tools.local_server import LocalServer
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 REFERENCE = REPO.parent / "shared" / "harbor-reference"

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from migrator.cfg.secretkey import (PREFIX, UndecodableValue, check_key, check_target_passwords, decrypt, encrypt,
                                     looks_like_plaintext, read_key)
-from migrator.checks import Status
+from migrator.verdicts import Status
 from migrator.errors import ExitCode, KeyInvalid
 
 KEY = b"a7Kq2Lm9Zx4Rt8Wp"

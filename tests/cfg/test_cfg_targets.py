@@ -5,7 +5,7 @@ import pytest
 from cfg_helpers import set_key, target_database
 
 from migrator.cfg.targets import apply_insecure_from_cfg, verify_remote_cert
-from migrator.checks import Status
+from migrator.verdicts import Status
 from migrator.errors import ConfigInvalid, ExitCode, PreflightFailed
 
 STAMP = "2017-03-01 10:00:00"

@@ -19,9 +19,9 @@ import harbor_fakes  # noqa: E402
 import harbor_seed  # noqa: E402
 import registry_harness as rh  # noqa: E402
 
-from migrator import db as dbmod  # noqa: E402
+from migrator.mysql import connection as dbmod  # noqa: E402
 from migrator.errors import ServerUnavailable  # noqa: E402
-from migrator.local_server import LocalServer  # noqa: E402
+from migrator.tools.local_server import LocalServer  # noqa: E402
 
 from harbor_seed import ADMIN, DEVELOPER  # noqa: E402
 

@@ -8,7 +8,7 @@ import time
 import pytest
 
 import harbor_fakes as hf
-from migrator.checks import Status
+from migrator.verdicts import Status
 from migrator.errors import ExitCode
 from migrator.settings import ConnectionSettings
 from migrator.verify.adminserver import (SECRET_KEYS, check_expected, check_settings, parse_configurations,

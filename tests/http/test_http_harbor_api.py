@@ -8,7 +8,7 @@ import pytest
 import harbor_fakes as hf
 import harbor_seed
 from harbor_seed import ADMIN
-from migrator.checks import Status
+from migrator.verdicts import Status
 from migrator.errors import ExitCode
 from migrator.verify.harbor_api import verify_harbor
 

@@ -12,7 +12,7 @@ import pytest
 import harbor_fakes as hf
 import harbor_seed
 from harbor_seed import ADMIN, DEVELOPER
-from migrator.checks import Status
+from migrator.verdicts import Status
 from migrator.errors import ExitCode, MigratorError
 from migrator.verify.registry import RegistryClient, parse_challenge, project_of, reconcile, verify_registry
 

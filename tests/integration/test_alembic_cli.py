@@ -8,9 +8,9 @@ import sys
 import pytest
 
 from migrator import api
-from migrator.chain import check_chain
-from migrator.db import connect
-from migrator.executor import UpgradeOptions
+from migrator.chain.scripts import check_chain
+from migrator.mysql.connection import connect
+from migrator.chain.executor import UpgradeOptions
 from tests.row_checksums import database_checksums
 from tests.helpers import rows
 

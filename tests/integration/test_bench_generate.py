@@ -6,8 +6,8 @@ import pytest
 from bench.common import clone_database
 from bench.generate import Scale, generate, orphan_rows
 from migrator import api
-from migrator.db import connect
-from migrator.journal import Journal
+from migrator.mysql.connection import connect
+from migrator.safety.journal import Journal
 from tests.row_checksums import database_checksums
 from tests.helpers import rows
 

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from migrator.errors import ExitCode
-from migrator.local_server import free_port
+from migrator.tools.local_server import free_port
 from tests.helpers import rows, run_cli
 
 pytestmark = pytest.mark.integration

@@ -6,12 +6,12 @@ import json
 import pytest
 
 from migrator import api
-from migrator.checks import Status
-from migrator.db import connect
-from migrator.executor import UpgradeOptions
+from migrator.verdicts import Status
+from migrator.mysql.connection import connect
+from migrator.chain.executor import UpgradeOptions
 from migrator.schema.diff import compare
 from migrator.schema.introspect import introspect
-from migrator.snapshot import take_snapshot
+from migrator.snapshot.take import take_snapshot
 from tests.conftest import load_reference_sql
 from tests.early_seed import seed_early
 from tests.helpers import rows

@@ -12,12 +12,12 @@ import pymysql
 import pytest
 
 from migrator import api
-from migrator.db import connect
+from migrator.mysql.connection import connect
 from migrator.errors import ExitCode, Interrupted, Locked
-from migrator.executor import UpgradeOptions
-from migrator.guards import lock_name
-from migrator.journal import Journal
-from migrator.seed import add_log_volume
+from migrator.chain.executor import UpgradeOptions
+from migrator.safety.guards import lock_name
+from migrator.safety.journal import Journal
+from migrator.tools.seed import add_log_volume
 from tests.helpers import rows, run_cli
 
 pytestmark = pytest.mark.integration

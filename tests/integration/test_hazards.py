@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from migrator import api
-from migrator.db import connect
-from migrator.executor import UpgradeOptions
+from migrator.mysql.connection import connect
+from migrator.chain.executor import UpgradeOptions
 from migrator.schema.introspect import introspect
 from tests.helpers import rows
 
@@ -109,7 +109,7 @@ def test_other_database_name_charset_and_tcp_password(dbs):
     """
     name = dbs.create("harbor_prod", charset="utf8")
     with connect(dbs.settings(name)) as db:
-        from migrator.seed import seed_050
+        from migrator.tools.seed import seed_050
         seed_050(db)
     dbs.server.create_user("hm_user", "p@ss:w/rd")
     tcp = dbs.server.settings(name, user="hm_user", password="p@ss:w/rd", tcp=True)
@@ -136,7 +136,7 @@ def test_access_log_copy_in_chunks_gives_the_same_rows(dbs):
     b = dbs.seeded()
     for s in (a, b):
         with connect(s) as db:
-            from migrator.seed import add_log_volume
+            from migrator.tools.seed import add_log_volume
             add_log_volume(db, 2500)
     api.upgrade(a, UpgradeOptions())
     api.upgrade(b, UpgradeOptions(copy_chunk_rows=1000))

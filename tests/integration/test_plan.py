@@ -7,14 +7,14 @@ import subprocess
 import pytest
 
 from migrator import api
-from migrator.checks import Status
-from migrator.db import connect
+from migrator.verdicts import Status
+from migrator.mysql.connection import connect
 from migrator.errors import ExitCode
-from migrator.executor import UpgradeOptions
+from migrator.chain.executor import UpgradeOptions
 from migrator.schema.diff import compare
 from migrator.schema.introspect import introspect
-from migrator.restore import restore_snapshot
-from migrator.snapshot import take_snapshot
+from migrator.snapshot.restore import restore_snapshot
+from migrator.snapshot.take import take_snapshot
 from tests.row_checksums import database_checksums
 from tests.helpers import rows, run_cli
 
@@ -217,7 +217,7 @@ def test_revision_check(dbs_off):
 def test_free_space_check(dbs_off, tiny_dir):
     settings = dbs_off.seeded()
     with connect(settings) as db:
-        from migrator.seed import add_log_volume
+        from migrator.tools.seed import add_log_volume
         add_log_volume(db, 30000)
     c = _check(api.plan(settings, calibrate=False, snapshot_dir=str(tiny_dir)), "free_space")
     assert c.status == Status.FAIL and c.exit_code == ExitCode.NO_SPACE

@@ -14,15 +14,15 @@ from __future__ import annotations
 import pytest
 
 from migrator import api
-from migrator.db import connect
+from migrator.mysql.connection import connect
 from migrator.errors import MigratorError
-from migrator.executor import UpgradeOptions
-from migrator.local_server import LocalServer
+from migrator.chain.executor import UpgradeOptions
+from migrator.tools.local_server import LocalServer
 from migrator.schema.diff import compare
 from migrator.schema.introspect import introspect
-from migrator.seed import add_log_volume, seed_050
-from migrator.restore import restore_snapshot
-from migrator.snapshot import take_snapshot
+from migrator.tools.seed import add_log_volume, seed_050
+from migrator.snapshot.restore import restore_snapshot
+from migrator.snapshot.take import take_snapshot
 from tests.row_checksums import database_checksums
 from tests.conftest import _need_server
 

@@ -12,13 +12,14 @@ import threading
 import pytest
 import zstandard
 
-from migrator import api, dumpclient
-from migrator.db import connect
+from migrator import api
+from migrator.mysql import clients as dumpclient
+from migrator.mysql.connection import connect
 from migrator.errors import (ClientsConnected, ExitCode, MissingPrivileges, NoSpace, ServerUnavailable, SnapshotInvalid,
                              TargetNotEmpty)
-from migrator.executor import UpgradeOptions
-from migrator.restore import restore_snapshot
-from migrator.snapshot import live_digests, snapshot_paths, take_snapshot, verify_snapshot
+from migrator.chain.executor import UpgradeOptions
+from migrator.snapshot.restore import restore_snapshot
+from migrator.snapshot.take import live_digests, snapshot_paths, take_snapshot, verify_snapshot
 from migrator.verify.database import entity_fingerprints
 from tests.helpers import rows, run_cli
 from tests.row_checksums import database_checksums
@@ -94,7 +95,7 @@ def test_a_load_broken_off_in_a_deadlock_is_dropped_and_run_again(snap, dbs_off,
     """Seen once in CI: the server stopped one of the two loading sessions with ERROR 1213. The
     first load here really runs, then fails like that: its tables are dropped, the load runs
     again in one session, and the copy is exact; a deadlock on every attempt is the error it was."""
-    import migrator.restore as restore_module
+    import migrator.snapshot.restore as restore_module
 
     settings, manifest = snap
     real_load = restore_module._load
@@ -175,7 +176,7 @@ def test_missing_or_foreign_manifest(tmp_path):
 def test_no_space_left(dbs_off, tiny_dir):
     settings = dbs_off.seeded()
     with connect(settings) as db:
-        from migrator.seed import add_log_volume
+        from migrator.tools.seed import add_log_volume
         add_log_volume(db, 20000)
     with connect(settings) as db:
         with pytest.raises(NoSpace, match="no space left|[KM]iB free"):
@@ -226,11 +227,11 @@ def test_writes_during_the_snapshot_cannot_split_it(dbs_off, tmp_path, monkeypat
     """The manifest's projections and every piece of the dump come from one point in time although
     Harbor keeps writing: restored, the copy has exactly the projections the manifest recorded."""
     if in_ranges:
-        import migrator.snapshot as snapshot_module
+        import migrator.snapshot.take as snapshot_module
         monkeypatch.setattr(snapshot_module, "SPLIT_BYTES", 1)  # access_log, user, project … in two ranges
     settings = dbs_off.seeded()
     with connect(settings) as db:
-        from migrator.seed import add_log_volume
+        from migrator.tools.seed import add_log_volume
         add_log_volume(db, 30000)
     stop = threading.Event()
     written = []
@@ -337,11 +338,11 @@ def test_the_password_reaches_the_clients_only_through_a_private_file(dbs_off, t
 def test_big_tables_are_dumped_in_two_key_ranges_side_by_side(dbs_off, tmp_path, monkeypatch):
     """Above SPLIT_BYTES a table with an integer key is dumped by two clients at once, each range one
     zstd frame with its own digest; verify, restore and the plain mysql client all handle that file."""
-    import migrator.snapshot as snapshot_module
+    import migrator.snapshot.take as snapshot_module
 
     settings = dbs_off.seeded()
     with connect(settings) as db:
-        from migrator.seed import add_log_volume
+        from migrator.tools.seed import add_log_volume
         add_log_volume(db, 5000)
         before = database_checksums(db)
     monkeypatch.setattr(snapshot_module, "SPLIT_BYTES", 1)  # every table with rows and an integer key
@@ -390,8 +391,8 @@ def test_the_snapshot_file_is_written_out_as_it_grows_and_stays_whole(dbs_off, t
     """Every WRITEBACK_BYTES of the file the kernel is asked to write it out, in order, the
     appended pieces included, from a thread that is gone when the snapshot returns; the file
     is the same as ever: its hash, every piece's rows, and a restore equal to the source."""
-    import migrator.snapshot as snapshot_module
-    from migrator.seed import add_log_volume
+    import migrator.snapshot.take as snapshot_module
+    from migrator.tools.seed import add_log_volume
 
     settings = dbs_off.seeded()
     with connect(settings) as db:
@@ -436,8 +437,8 @@ def test_each_piece_is_dumped_in_the_character_set_that_keeps_its_text_exact(dbs
     """UTF-8-only tables are dumped with --default-character-set=binary (the same bytes, escaped
     faster), a latin1 or binary table in utf8mb4 with --hex-blob; restore and the plain client
     switch with each piece, and every table comes back byte for byte."""
-    import migrator.snapshot as snapshot_module
-    from migrator.seed import add_log_volume
+    import migrator.snapshot.take as snapshot_module
+    from migrator.tools.seed import add_log_volume
 
     settings = dbs_off.seeded()
     with connect(settings) as db:
@@ -478,7 +479,7 @@ def test_each_piece_is_dumped_in_the_character_set_that_keeps_its_text_exact(dbs
 def test_ddl_waits_for_the_snapshot_instead_of_changing_a_table_under_it(dbs_off, tmp_path, monkeypatch):
     """Once writers may go on, our snapshot transaction still holds every table's metadata lock:
     an ALTER from another client waits (here: times out) until the snapshot is done."""
-    import migrator.snapshot as snapshot_module
+    import migrator.snapshot.take as snapshot_module
     from migrator.errors import MigratorError
 
     settings = dbs_off.seeded()
@@ -513,9 +514,9 @@ def test_ddl_that_the_dump_would_wait_for_stops_the_snapshot_instead_of_hanging(
     the ALTER, and the ALTER then goes through."""
     import time
 
-    import migrator.snapshot as snapshot_module
-    from migrator.dumpstream import TableScan
-    from migrator.seed import add_log_volume
+    import migrator.snapshot.take as snapshot_module
+    from migrator.mysql.dumptext import TableScan
+    from migrator.tools.seed import add_log_volume
 
     settings = dbs_off.seeded()
     with connect(settings) as db:
@@ -566,7 +567,7 @@ def test_ddl_that_the_dump_would_wait_for_stops_the_snapshot_instead_of_hanging(
 
 
 def test_an_open_write_transaction_stops_the_snapshot_with_a_clear_error(dbs_off, tmp_path, monkeypatch):
-    import migrator.snapshot as snapshot_module
+    import migrator.snapshot.take as snapshot_module
 
     settings = dbs_off.seeded()
     monkeypatch.setattr(snapshot_module, "LOCK_WAIT_SECONDS", 1)

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 
 from migrator import api
-from migrator.db import connect
+from migrator.mysql.connection import connect
 from migrator.errors import NotHarbor, UnknownVersion
-from migrator.executor import UpgradeOptions
+from migrator.chain.executor import UpgradeOptions
 from tests.helpers import rows
 
 pytestmark = pytest.mark.integration

@@ -7,9 +7,9 @@ import ipaddress
 import pytest
 
 from migrator.errors import ExitCode
-from migrator.local_server import LocalServer
-from migrator.seed import seed_050
-from migrator.db import connect
+from migrator.tools.local_server import LocalServer
+from migrator.tools.seed import seed_050
+from migrator.mysql.connection import connect
 from tests.conftest import _need_server
 from tests.helpers import run_cli
 
@@ -88,8 +88,8 @@ def test_tls_required_account(tls_server, tmp_path):
 def test_snapshot_and_restore_over_tls(tls_server, tmp_path):
     """The dump and SQL clients get the same TLS options; a foreign CA is refused by them too."""
     from migrator.settings import resolve_connection
-    from migrator.restore import restore_snapshot
-    from migrator.snapshot import live_digests, take_snapshot
+    from migrator.snapshot.restore import restore_snapshot
+    from migrator.snapshot.take import live_digests, take_snapshot
 
     server, certs = tls_server
     base = f"mysql://tlsuser:tls-secret@127.0.0.1:{server.port}/registry"

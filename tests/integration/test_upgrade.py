@@ -6,11 +6,11 @@ import datetime as dt
 import pytest
 
 from migrator import api
-from migrator.db import connect
-from migrator.executor import UpgradeOptions
+from migrator.mysql.connection import connect
+from migrator.chain.executor import UpgradeOptions
 from migrator.schema.diff import compare
 from migrator.schema.introspect import introspect
-from migrator.seed import SAMPLE_LOGS, SAMPLE_MEMBERS
+from migrator.tools.seed import SAMPLE_LOGS, SAMPLE_MEMBERS
 from tests.conftest import load_reference_sql
 from tests.helpers import rows
 

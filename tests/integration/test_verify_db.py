@@ -7,12 +7,12 @@ import json
 import pytest
 
 from migrator import api
-from migrator.checks import Status
-from migrator.db import connect
+from migrator.verdicts import Status
+from migrator.mysql.connection import connect
 from migrator.errors import ExitCode
-from migrator.executor import UpgradeOptions
+from migrator.chain.executor import UpgradeOptions
 from migrator.schema.revisions import HEAD
-from migrator.snapshot import take_snapshot
+from migrator.snapshot.take import take_snapshot
 from migrator.verify import database as verify_database
 from tests.helpers import run_cli
 
@@ -123,7 +123,7 @@ def test_verify_a_database_that_is_not_harbor(dbs_off):
 
 def test_the_audit_log_needs_the_snapshots_dump(upgraded):
     dbs, settings, manifest = upgraded
-    from migrator.snapshot import snapshot_paths
+    from migrator.snapshot.take import snapshot_paths
     snapshot_paths(manifest)[0].unlink()
     checks = _by_name(api.verify(settings, snapshot=str(manifest), only=("data",)))
     for name in ("data.access_log", "data.replication_jobs"):

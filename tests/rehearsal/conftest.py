@@ -12,8 +12,8 @@ import os
 
 import pytest
 
-from migrator.local_server import find_binary
-from migrator.rehearsal import TEST_IMAGE
+from migrator.tools.local_server import find_binary
+from migrator.tools.rehearsal import TEST_IMAGE
 
 
 def _unavailable(reason: str) -> None:

@@ -8,9 +8,9 @@ import socket
 
 import pytest
 
-from migrator.db import connect
+from migrator.mysql.connection import connect
 from migrator.errors import ConnectionFailed, ExitCode, ServerUnavailable, UsageError
-from migrator.rehearsal import BACKEND_NAMES, get_backend
+from migrator.tools.rehearsal import BACKEND_NAMES, get_backend
 
 SEED_SQL = ("CREATE TABLE seed_marker (note VARCHAR(64) NOT NULL) DEFAULT CHARSET=utf8mb4;\n"
             "INSERT INTO seed_marker VALUES ('seeded by init script');\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from migrator.errors import UsageError
-from migrator.rehearsal import default_image_for
+from migrator.tools.rehearsal import default_image_for
 
 
 @pytest.mark.parametrize("flavour, version, image", [

@@ -6,11 +6,11 @@ import json
 import pytest
 
 from migrator import api
-from migrator.db import connect
-from migrator.journal import Journal
-from migrator.seed import add_log_volume
-from migrator.snapshot import take_snapshot
-from migrator.rehearse import rehearse
+from migrator.mysql.connection import connect
+from migrator.safety.journal import Journal
+from migrator.tools.seed import add_log_volume
+from migrator.snapshot.take import take_snapshot
+from migrator.tools.rehearse import rehearse
 from tests.helpers import rows, run_cli
 
 pytestmark = pytest.mark.integration

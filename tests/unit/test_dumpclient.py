@@ -10,7 +10,7 @@ import configparser
 
 import pytest
 
-from migrator.dumpclient import Client, _option_file_text, client_error, dump_command
+from migrator.mysql.clients import Client, _option_file_text, client_error, dump_command
 from migrator.errors import AuthFailed, ConnectionFailed, MissingPrivileges, SnapshotInvalid
 from migrator.settings import ConnectionSettings
 
@@ -73,7 +73,7 @@ def test_client_failures_become_one_line_errors(stderr, kind):
 
 
 def test_the_dump_client_writes_through_a_big_stdout_buffer_where_stdbuf_exists(monkeypatch):
-    from migrator import dumpclient
+    from migrator.mysql import clients as dumpclient
 
     monkeypatch.setattr(dumpclient, "find_binary", lambda names: "/usr/bin/stdbuf" if "stdbuf" in names else None)
     dumpclient._stdbuf.cache_clear()
@@ -97,7 +97,7 @@ def test_the_dump_client_writes_through_a_big_stdout_buffer_where_stdbuf_exists(
     ([("bit", None)], "utf8mb4"),
 ])
 def test_the_dump_charset_is_binary_only_where_it_writes_the_same_utf8_text(columns, charset):
-    from migrator.dumpclient import charset_options, dump_charset
+    from migrator.mysql.clients import charset_options, dump_charset
 
     assert dump_charset(columns) == charset
     assert ("--hex-blob" in charset_options(charset)) == (charset == "utf8mb4")

@@ -10,7 +10,7 @@ import hashlib
 
 import pytest
 
-from migrator.dumpstream import TableScan, insert_statements, rows_of, split_create_table, split_inserts, \
+from migrator.mysql.dumptext import TableScan, insert_statements, rows_of, split_create_table, split_inserts, \
     strip_secondary_indexes
 from migrator.verify.dumped_rows import _merge, _picked, fields
 

@@ -5,9 +5,9 @@ import dataclasses
 
 import pytest
 
-from migrator.checks import Status
-from migrator.db import ServerInfo
-from migrator.preflight import check_server_version
+from migrator.verdicts import Status
+from migrator.mysql.connection import ServerInfo
+from migrator.safety.preflight import check_server_version
 
 
 @dataclasses.dataclass

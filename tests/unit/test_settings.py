@@ -85,7 +85,7 @@ def test_config_file_socket_key(tmp_path):
 
 
 def test_row_format_clause_for_servers_without_a_default_row_format():
-    from migrator.db import row_format_clause
+    from migrator.mysql.connection import row_format_clause
 
     assert row_format_clause({"innodb_default_row_format": "dynamic"}) == ""  # MySQL 5.7.9+, MariaDB 10.2+
     assert row_format_clause({"innodb_file_format": "Barracuda", "innodb_large_prefix": "ON"}) == " ROW_FORMAT=DYNAMIC"

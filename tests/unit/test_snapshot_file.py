@@ -6,7 +6,7 @@ import hashlib
 import os
 import sys
 
-from migrator import snapshot
+from migrator.snapshot import take as snapshot
 
 
 def test_written_bytes_are_hashed_and_handed_to_the_kernel_in_order_once_flushed(tmp_path, monkeypatch):

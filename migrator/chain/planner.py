@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..db import Database, ServerInfo
+from ..mysql.connection import Database, ServerInfo
 from ..schema.expected import expected
 from ..schema.introspect import introspect
 from ..schema.model import Schema
 from ..schema.revisions import MODELS
 from .ops import StepContext
-from .revisions import STEPS, Step
+from .steps import STEPS, Step
 
 ORDER = list(MODELS)
 
 
 def steps_between(start: str, target: str) -> list[Step]:
     """The steps that take ``start`` to ``target`` (empty when already there), in alembic's chain order."""
-    from ..chain import revision_path
+    from .scripts import revision_path
 
     if ORDER.index(target) <= ORDER.index(start):
         return []

@@ -14,7 +14,7 @@ import contextlib
 import dataclasses
 from typing import Callable, Iterable
 
-from ..db import Database, ServerInfo, quote_ident as q
+from ..mysql.connection import Database, ServerInfo, quote_ident as q
 from ..errors import MigratorError
 from ..schema.diff import TableChange, converge_table
 from ..schema.model import Schema, Table, render_create

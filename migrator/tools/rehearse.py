@@ -13,12 +13,12 @@ import tempfile
 import time
 from typing import Any, Callable
 
-from .db import connect
-from .errors import VerifyFailed
-from .executor import UpgradeOptions
-from .journal import Journal
-from .settings import ConnectionSettings
-from .snapshot import load_manifest, take_snapshot
+from ..mysql.connection import connect
+from ..errors import VerifyFailed
+from ..chain.executor import UpgradeOptions
+from ..safety.journal import Journal
+from ..settings import ConnectionSettings
+from ..snapshot.take import load_manifest, take_snapshot
 
 Progress = Callable[[str], None]
 
@@ -59,9 +59,9 @@ def _server_options(manifest: dict) -> dict[str, str]:
 def rehearse(*, snapshot: str | None = None, source: ConnectionSettings | None = None, backend: str = "local",
              image: str | None = None, pull: bool = False, keep: bool = False, snapshot_dir: str | None = None,
              target: str = "1.5.0", progress: Progress = lambda _: None) -> RehearsalReport:
-    from . import api
+    from .. import api
     from .rehearsal.backends import default_image_for, get_backend
-    from .restore import restore_snapshot
+    from ..snapshot.restore import restore_snapshot
 
     if source is not None and snapshot is None:
         directory = snapshot_dir or tempfile.mkdtemp(prefix="harbor-migrate-rehearsal-")

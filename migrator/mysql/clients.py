@@ -19,9 +19,9 @@ from typing import Any, Callable, Iterable, Iterator
 
 import pymysql
 
-from .errors import MigratorError, ServerUnavailable
-from .local_server import find_binary
-from .settings import ConnectionSettings
+from ..errors import MigratorError, ServerUnavailable
+from ..tools.local_server import find_binary
+from ..settings import ConnectionSettings
 
 DUMP_CLIENTS = ("mariadb-dump", "mysqldump")
 SQL_CLIENTS = ("mariadb", "mysql")
@@ -183,7 +183,7 @@ def client_error(client: Client, stderr: bytes, settings: ConnectionSettings, do
                  fallback: type[MigratorError] = MigratorError) -> MigratorError:
     """The client's failure as our one-line error: connection, login and privilege errors as
     the driver's would be, anything else as ``fallback`` naming what failed."""
-    from .db import translate_error
+    from .connection import translate_error
 
     text = stderr.decode("utf-8", "replace").strip()
     lines = [ln.strip() for ln in text.splitlines() if ln.strip() and "Using a password" not in ln]

@@ -11,9 +11,9 @@ row (so the AUTO_INCREMENT counter is ahead of the data).
 """
 from __future__ import annotations
 
-from .db import Database
-from .schema.model import render_create_declared
-from .schema.revisions import ALEMBIC_VERSION_CHARSET, REV_0_4_0
+from ..mysql.connection import Database
+from ..schema.model import render_create_declared
+from ..schema.revisions import ALEMBIC_VERSION_CHARSET, REV_0_4_0
 
 BASE_SQL = [
     "INSERT INTO access (access_code, comment) VALUES ('M', 'Management access for project'), "

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import contextlib
 
-from ..db import connect
-from ..errors import MigratorError, UsageError
+from ...mysql.connection import connect
+from ...errors import MigratorError, UsageError
 from ..local_server import LocalServer
-from ..settings import ConnectionSettings
+from ...settings import ConnectionSettings
 from .backends import Backend
 
 
 class LocalBackend(Backend):
-    """One :class:`~migrator.local_server.LocalServer`: temp datadir, free port, 127.0.0.1.
+    """One :class:`~migrator.tools.local_server.LocalServer`: temp datadir, free port, 127.0.0.1.
 
     Root logs in over the server's private socket with an empty password, so there is
     no secret to hand out; the TCP port is open on 127.0.0.1 for information only.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from .settings import ConnectionSettings
+from ..settings import ConnectionSettings
 
 
 def _cmd(verb: str, settings: ConnectionSettings, extra: str = "") -> str:

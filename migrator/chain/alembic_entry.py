@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import UnknownVersion
+from ..errors import UnknownVersion
 
 
 def _database(connection: Any):
-    from .db import Database
-    from .settings import ConnectionSettings
+    from ..mysql.connection import Database
+    from ..settings import ConnectionSettings
 
     raw = connection.connection.dbapi_connection
     with raw.cursor() as cur:
@@ -27,9 +27,9 @@ def _database(connection: Any):
 
 def run_revision(connection: Any, revision: str) -> None:
     from .executor import run_data_checks
-    from .schema.introspect import introspect
-    from .steps.plan_ops import context_for
-    from .steps.revisions import STEPS
+    from ..schema.introspect import introspect
+    from .planner import context_for
+    from .steps import STEPS
 
     step = STEPS[revision]
     db = _database(connection)

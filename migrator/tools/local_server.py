@@ -19,8 +19,8 @@ from typing import Iterable
 
 import pymysql
 
-from .errors import ServerUnavailable
-from .settings import ConnectionSettings
+from ..errors import ServerUnavailable
+from ..settings import ConnectionSettings
 
 _SEARCH_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin", "/usr/libexec")
 

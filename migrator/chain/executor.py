@@ -14,13 +14,13 @@ import threading
 import time
 from typing import Any, Callable
 
-from .db import Database
-from .errors import DataConflict, Interrupted, MigratorError, StepFailed
-from .guards import acquire_run_lock, release_run_lock
+from ..mysql.connection import Database
+from ..errors import DataConflict, Interrupted, MigratorError, StepFailed
+from ..safety.guards import acquire_run_lock, release_run_lock
 from .estimate import table_sizes
-from .schema.introspect import introspect
-from .steps.ops import StepContext
-from .steps.plan_ops import context_for, steps_between
+from ..schema.introspect import introspect
+from .ops import StepContext
+from .planner import context_for, steps_between
 
 Progress = Callable[[str], None]
 
@@ -170,7 +170,7 @@ class StatementWatch:
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        from .db import connect
+        from ..mysql.connection import connect
 
         watcher = None
         try:

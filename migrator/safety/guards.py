@@ -9,8 +9,8 @@ from __future__ import annotations
 import fnmatch
 import re
 
-from .db import Database
-from .errors import ClientsConnected, Locked, MissingPrivileges
+from ..mysql.connection import Database
+from ..errors import ClientsConnected, Locked, MissingPrivileges
 
 UPGRADE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "INDEX", "REFERENCES")
 SNAPSHOT_PRIVILEGES = ("SELECT", "LOCK TABLES")

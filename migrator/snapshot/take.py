@@ -39,12 +39,12 @@ from typing import Any, Callable, Iterator
 
 import zstandard
 
-from . import dumpclient
-from .db import Database, quote_ident as q
-from .dumpstream import TableScan
-from .errors import ClientsConnected, MigratorError, NoSpace, SnapshotInvalid
-from .settings import ConnectionSettings
-from .worker import Worker
+from ..mysql import clients as dumpclient
+from ..mysql.connection import Database, quote_ident as q
+from ..mysql.dumptext import TableScan
+from ..errors import ClientsConnected, MigratorError, NoSpace, SnapshotInvalid
+from ..settings import ConnectionSettings
+from ..worker import Worker
 
 FORMAT = "harbor-migrate-snapshot/2"
 DUMP_SUFFIX = ".sql.zst"
@@ -158,7 +158,7 @@ def estimated_snapshot_bytes(db: Database) -> int:
 def _revision(db: Database) -> str | None:
     """``alembic_version``, or without a row there the revision the schema matches (0.1.0 has
     no version table, and a fresh 0.1.1 install never wrote one): verify compares data by it."""
-    from .status import locate, read_declared
+    from ..chain.status import locate, read_declared
 
     declared = read_declared(db)
     if declared is not None:
@@ -177,7 +177,7 @@ class _WriteBarrier:
     """
 
     def __init__(self, settings: ConnectionSettings, tables: list[str]):
-        from .db import connect
+        from ..mysql.connection import connect
 
         self._db = connect(settings) if tables else None
         if self._db is not None:
@@ -511,8 +511,8 @@ def _stop_if_stuck_behind_ddl(db: Database) -> None:
 
 def _entities(db: Database, revision: str | None) -> dict[str, Any] | None:
     """Projection hashes for ``verify`` (same consistent snapshot), when the revision is known."""
-    from .schema.revisions import MODELS
-    from .verify.database import entity_fingerprints
+    from ..schema.revisions import MODELS
+    from ..verify.database import entity_fingerprints
 
     if revision not in MODELS:
         return None

@@ -25,9 +25,9 @@ from typing import Any, Iterable
 
 import pymysql
 
-from ..db import connect
-from ..errors import MigratorError, ServerUnavailable, UsageError
-from ..settings import ConnectionSettings
+from ...mysql.connection import connect
+from ...errors import MigratorError, ServerUnavailable, UsageError
+from ...settings import ConnectionSettings
 from .backends import Backend
 
 try:  # optional dependency: only start() needs it, and says so when it is missing

@@ -13,13 +13,13 @@ import dataclasses
 import re
 from typing import Any
 
-from .db import Database
-from .errors import NotHarbor, UnknownVersion
-from .schema.diff import Drift, compare
-from .schema.expected import expected, fingerprint, harbor_tables, is_own_table
-from .schema.introspect import introspect
-from .schema.model import Schema
-from .schema.revisions import HEAD, MODELS, RELEASES
+from ..mysql.connection import Database
+from ..errors import NotHarbor, UnknownVersion
+from ..schema.diff import Drift, compare
+from ..schema.expected import expected, fingerprint, harbor_tables, is_own_table
+from ..schema.introspect import introspect
+from ..schema.model import Schema
+from ..schema.revisions import HEAD, MODELS, RELEASES
 
 ORDER = list(MODELS)  # 0.4.0 … 1.5.0
 HARBOR_MARKERS = {"user", "project", "access_log", "role"}
@@ -98,7 +98,7 @@ def _tables_ahead(live: Schema, declared: str, nxt: str, info) -> list[str]:
 
 def locate(db: Database, live: Schema | None = None) -> Status:
     """Read the declared revision, fingerprint the schema, and decide where to start."""
-    from .steps.plan_ops import next_step_progress  # late: steps import this module's helpers
+    from .planner import next_step_progress  # late: steps import this module's helpers
 
     info = db.server_info()
     live = live or introspect(db)

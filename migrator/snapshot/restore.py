@@ -20,14 +20,14 @@ from typing import Any, Iterator
 
 import pymysql
 
-from . import dumpclient
-from .db import Database, quote_ident as q
-from .dumpstream import split_inserts, strip_secondary_indexes
-from .errors import MigratorError, SnapshotInvalid, TargetNotEmpty
-from .settings import ConnectionSettings
-from .snapshot import (Progress, check_dump_hash, differences, dump_chunks, dump_frames, human_size, load_manifest,
+from ..mysql import clients as dumpclient
+from ..mysql.connection import Database, quote_ident as q
+from ..mysql.dumptext import split_inserts, strip_secondary_indexes
+from ..errors import MigratorError, SnapshotInvalid, TargetNotEmpty
+from ..settings import ConnectionSettings
+from .take import (Progress, check_dump_hash, differences, dump_chunks, dump_frames, human_size, load_manifest,
                        piece_charset, piece_digests, snapshot_paths)
-from .worker import Worker
+from ..worker import Worker
 
 LOAD_SESSIONS = 2           # client sessions a restore deals the rows out to (triggers: one, in dump order)
 LOAD_ATTEMPTS = 3           # a load the server broke off in a deadlock (error 1213) is dropped and run again
@@ -46,7 +46,7 @@ def _primary_key_session(db: Database, manifest: dict[str, Any]) -> bytes:
         return b"SET SESSION sql_require_primary_key = 0;\n"
     except MigratorError:
         pass
-    from .errors import PreflightFailed
+    from ..errors import PreflightFailed
 
     raise PreflightFailed(f"the target server requires primary keys and {', '.join(without)} has none (as in every "
                           "Harbor database): lift it for the restore — MariaDB: SET GLOBAL innodb_force_primary_key "
@@ -55,7 +55,7 @@ def _primary_key_session(db: Database, manifest: dict[str, Any]) -> bytes:
 
 
 def _create_database(target: ConnectionSettings, manifest: dict[str, Any]) -> None:
-    from .db import translate_error
+    from ..mysql.connection import translate_error
 
     try:
         conn = pymysql.connect(**{**target.with_database("").pymysql_kwargs(), "database": None})
@@ -139,7 +139,7 @@ def _between_inserts(chunks: Iterator[bytes], header: list[bytes]) -> Iterator[b
 def _add_indexes(target: ConnectionSettings, deferred: list[tuple[str, list[str]]],
                  connected: threading.Event) -> None:
     """The indexes and foreign keys a load left out (foreign keys unchecked: the rows were consistent)."""
-    from .db import connect
+    from ..mysql.connection import connect
 
     try:
         with connect(target) as db:
@@ -187,7 +187,7 @@ def _strip_auto_increment(ddl: str) -> str:
 def restore_snapshot(path: str | os.PathLike, target: ConnectionSettings, *, force: bool = False,
                      progress: Progress = lambda _: None) -> dict[str, Any]:
     """Load a snapshot into ``target`` (created if missing) and check it against the manifest."""
-    from .db import connect
+    from ..mysql.connection import connect
 
     # The clients and the file hash first: nothing is dropped unless the load can run.
     dumpclient.sql_client()

@@ -13,13 +13,13 @@ import re
 import shutil
 from typing import Callable
 
-from .checks import Check, Status
-from .db import Database, quote_ident as q
-from .errors import ExitCode, MigratorError
+from ..verdicts import Check, Status
+from ..mysql.connection import Database, quote_ident as q
+from ..errors import ExitCode, MigratorError
 from .guards import SNAPSHOT_PRIVILEGES, UPGRADE_PRIVILEGES, granted_privileges, other_clients
-from .schema.model import Schema, Table
-from .snapshot import estimated_snapshot_bytes, human_size
-from .status import Status as DbStatus
+from ..schema.model import Schema, Table
+from ..snapshot.take import estimated_snapshot_bytes, human_size
+from ..chain.status import Status as DbStatus
 
 ZERO = "0000-00-00 00:00:00"
 
@@ -211,7 +211,7 @@ def check_row_format(db: Database, st, live) -> Check:
     """1.5.x indexes need more than 767 bytes per column (utf8 varchar(256))."""
     variables = dict(db.query("SHOW GLOBAL VARIABLES WHERE Variable_name IN ('innodb_default_row_format', "
                               "'innodb_large_prefix', 'innodb_file_format')"))
-    from .db import row_format_clause
+    from ..mysql.connection import row_format_clause
 
     if "innodb_default_row_format" not in variables:  # MySQL 5.6, MariaDB 10.0/10.1
         if row_format_clause(variables):
@@ -286,7 +286,7 @@ def check_data(db: Database, st: DbStatus | None, live: Schema, report: bool = T
             details.append(f"{n} access_log row(s) of users that no longer exist: they keep username '' (as in Harbor)")
     problems = []
     if st is not None and st.start is not None:
-        from .steps.plan_ops import render_steps
+        from ..chain.planner import render_steps
 
         with contextlib.suppress(MigratorError):
             for step in render_steps(db, st.start, "1.5.0", live):
@@ -418,7 +418,7 @@ def run_preflight(db: Database, st: DbStatus | None, live: Schema, *, snapshot_d
     """Every check in order; ``report=False`` (upgrade) skips what can only inform, no hazard."""
     unknown = [s for s in skip if s not in CHECKS]
     if unknown:
-        from .errors import UsageError
+        from ..errors import UsageError
         raise UsageError(f"unknown check(s) {', '.join(unknown)}: known are {', '.join(CHECKS)}")
     options = {"free_space": {"snapshot_dir": snapshot_dir}, "privileges": {"snapshot_dir": snapshot_dir},
                "harbor_account": {"harbor_user": harbor_user}, "data": {"report": report}}
@@ -449,7 +449,7 @@ def raise_on_failures(checks: list[Check]) -> None:
     for c in bad:
         parts.append(f"{c.name}: {c.message}" + (f" [{'; '.join(c.details[:3])}]" if c.details else ""))
     names = " ".join(f"--skip-check {c.name}" for c in bad)
-    from . import errors
+    from .. import errors
 
     cls = {ExitCode.DATA_CONFLICT: errors.DataConflict, ExitCode.PRIVILEGES: errors.MissingPrivileges,
            ExitCode.CLIENTS_CONNECTED: errors.ClientsConnected, ExitCode.UNKNOWN_VERSION: errors.UnknownVersion,

@@ -13,7 +13,7 @@ import os
 import pathlib
 from typing import Any, Iterator
 
-from .settings import ConnectionSettings, state_dir
+from ..settings import ConnectionSettings, state_dir
 
 
 class Journal:

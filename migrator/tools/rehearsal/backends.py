@@ -12,16 +12,16 @@ import importlib
 import inspect
 from typing import Any, ClassVar
 
-from ..errors import UsageError
-from ..settings import ConnectionSettings
+from ...errors import UsageError
+from ...settings import ConnectionSettings
 
 #: The image docker/build-test-image.sh builds without any registry (CI and these machines).
 TEST_IMAGE = "harbor-migrate-test-mariadb:10.11"
 
 #: Backend name -> "module:class", imported lazily so ``local`` never needs testcontainers.
 _BACKENDS = {
-    "local": "migrator.rehearsal.local:LocalBackend",
-    "docker": "migrator.rehearsal.docker:DockerBackend",
+    "local": "migrator.tools.rehearsal.local:LocalBackend",
+    "docker": "migrator.tools.rehearsal.docker:DockerBackend",
 }
 BACKEND_NAMES = tuple(_BACKENDS)
 

@@ -147,7 +147,7 @@ def _step_1_5_0() -> Step:
 
 
 def _early_steps() -> list[Step]:
-    from .revisions_early import step_0_1_1, step_0_3_0, step_0_4_0
+    from .steps_early import step_0_1_1, step_0_3_0, step_0_4_0
 
     return [
         Step("0.1.1", "0.1.0", "project roles become members; sysadmin flag; properties", step_0_1_1(_finish)),

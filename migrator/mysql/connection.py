@@ -16,9 +16,9 @@ from typing import Any, Callable, Iterator, Sequence
 import pymysql
 import pymysql.err
 
-from .errors import (AuthFailed, ConnectionFailed, DatabaseMissing, MigratorError,
+from ..errors import (AuthFailed, ConnectionFailed, DatabaseMissing, MigratorError,
                      MissingPrivileges, StepFailed)
-from .settings import ConnectionSettings
+from ..settings import ConnectionSettings
 
 # Strict (truncation is an error, never silent data loss) but without
 # NO_ZERO_DATE / NO_ZERO_IN_DATE, which stock Harbor tables violate, and without

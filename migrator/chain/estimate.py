@@ -15,8 +15,8 @@ import time
 
 import pymysql
 
-from .db import Database, quote_ident as q
-from .journal import Journal
+from ..mysql.connection import Database, quote_ident as q
+from ..safety.journal import Journal
 
 CALIBRATION_ROWS = 1 << 16
 EXACT_COUNT_BELOW = 200_000
