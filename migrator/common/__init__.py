@@ -1,0 +1,1 @@
+"""Small helpers every package may use: no project imports beyond migrator.errors."""
