@@ -27,7 +27,7 @@ from ..errors import MigratorError, SnapshotInvalid, TargetNotEmpty
 from ..settings import ConnectionSettings
 from .take import (Progress, check_dump_hash, differences, dump_chunks, dump_frames, human_size, load_manifest,
                        piece_charset, piece_digests, snapshot_paths)
-from ..worker import Worker
+from ..common.worker import Worker
 
 LOAD_SESSIONS = 2           # client sessions a restore deals the rows out to (triggers: one, in dump order)
 LOAD_ATTEMPTS = 3           # a load the server broke off in a deadlock (error 1213) is dropped and run again

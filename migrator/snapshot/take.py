@@ -44,7 +44,7 @@ from ..mysql.connection import Database, quote_ident as q
 from ..mysql.dumptext import TableScan
 from ..errors import ClientsConnected, MigratorError, NoSpace, SnapshotInvalid
 from ..settings import ConnectionSettings
-from ..worker import Worker
+from ..common.worker import Worker
 
 FORMAT = "harbor-migrate-snapshot/2"
 DUMP_SUFFIX = ".sql.zst"
