@@ -17,31 +17,10 @@ from .safety.journal import Journal
 from .schema.diff import compare
 from .schema.expected import expected, harbor_tables
 from .schema.introspect import introspect
-from .schema.revisions import HARBOR_VERSION_TO_REVISION, HEAD, MODELS
 from .settings import ConnectionSettings
-from .chain.status import ORDER, Status, locate
-
-
-def resolve_target(name: str) -> str:
-    """``--to`` accepts Harbor versions (1.5.2) and revision ids (1.5.0)."""
-    key = name.strip().lstrip("v")
-    if key in HARBOR_VERSION_TO_REVISION:
-        return HARBOR_VERSION_TO_REVISION[key]
-    raise UnknownVersion(f"unknown target {name!r}: use a Harbor version (1.2.2, 1.3.0, 1.4.0, 1.5.2) "
-                         f"or a revision id ({', '.join(ORDER[1:])})")
-
-
-def resolve_start(name: str | None) -> str | None:
-    """``--from`` accepts revision ids and, like ``--to``, Harbor versions."""
-    if not name:
-        return None
-    if name in MODELS:
-        return name
-    try:
-        return resolve_target(name)
-    except UnknownVersion:
-        raise UnknownVersion(f"--from {name}: use a revision id ({', '.join(ORDER)}) or a Harbor version "
-                             "(0.5.0, 1.2.2 …)") from None
+from .chain import revisions as chain
+from .chain.revisions import HEAD, ORDER, resolve_start, resolve_target  # noqa: F401  (the CLI calls them through api)
+from .chain.status import Status, locate
 
 
 def status(settings: ConnectionSettings) -> Status:
@@ -65,7 +44,7 @@ class UpgradeOutcome:
 
 def start_revision(st: Status, from_revision: str | None) -> str:
     if from_revision:
-        if from_revision not in MODELS:
+        if not chain.is_known(from_revision):
             raise UnknownVersion(f"--from {from_revision}: known revisions are {', '.join(ORDER)}")
         return from_revision
     if st.start is None:
@@ -92,7 +71,7 @@ def upgrade(settings: ConnectionSettings, options: UpgradeOptions | None = None,
         before = locate(db, live)
         start = start_revision(before, from_revision)
         target = options.target
-        if ORDER.index(target) < ORDER.index(start):
+        if chain.index(target) < chain.index(start):
             raise UnknownVersion(f"the database is at {start}, past the target {target}: harbor-migrate does not "
                                  "downgrade; restore the snapshot taken before the upgrade instead")
         if start == target and before.state != "dirty":
@@ -241,7 +220,7 @@ def plan(settings: ConnectionSettings, target: str = HEAD, *, from_revision: str
         recorded = journal_rates(journal)
         rates = Rates(2e-6, 3e-6, 100.0, "default")
         sizes = table_sizes(db)
-        if start is not None and ORDER.index(target) > ORDER.index(start):
+        if start is not None and chain.index(target) > chain.index(start):
             if calibrate and not recorded:
                 try:
                     rates = run_calibration(db)

@@ -20,6 +20,7 @@ from ..safety.guards import acquire_run_lock, release_run_lock
 from .estimate import table_sizes
 from ..schema.introspect import introspect
 from .ops import StepContext
+from . import revisions as chain
 from .planner import context_for, steps_between
 
 Progress = Callable[[str], None]
@@ -27,7 +28,7 @@ Progress = Callable[[str], None]
 
 @dataclasses.dataclass
 class UpgradeOptions:
-    target: str = "1.5.0"
+    target: str = chain.HEAD
     with_admiral: bool = False
     copy_chunk_rows: int = 0
     alter_algorithm: str | None = None   # MariaDB: 'COPY' imitates MySQL 5.6/5.7 table copies

@@ -12,20 +12,15 @@ from ..mysql.connection import Database, ServerInfo
 from ..schema.expected import expected
 from ..schema.introspect import introspect
 from ..schema.model import Schema
-from ..schema.revisions import MODELS
 from .ops import StepContext
+from . import revisions as chain
 from .steps import STEPS, Step
 
-ORDER = list(MODELS)
 
 
 def steps_between(start: str, target: str) -> list[Step]:
     """The steps that take ``start`` to ``target`` (empty when already there), in alembic's chain order."""
-    from .scripts import revision_path
-
-    if ORDER.index(target) <= ORDER.index(start):
-        return []
-    return [STEPS[r] for r in revision_path(start, target)]
+    return [STEPS[r] for r in chain.between(start, target)]
 
 
 def context_for(step: Step, info: ServerInfo, schema: Schema, db: Database | None = None, **options) -> StepContext:
@@ -38,10 +33,10 @@ def next_step_progress(db: Database, declared: str, live: Schema | None = None) 
     "Done" means: a clean database at ``declared`` would still have that work,
     this one does not. Data moves count as done only through their probe.
     """
-    nxt = ORDER.index(declared) + 1
-    if nxt >= len(ORDER):
+    nxt = chain.after(declared)
+    if nxt is None:
         return [], []
-    step = STEPS[ORDER[nxt]]
+    step = STEPS[nxt]
     info = db.server_info()
     live_ctx = context_for(step, info, live or introspect(db), db)
     clean_ctx = context_for(step, info, expected(declared, info), None)

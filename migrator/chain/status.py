@@ -19,9 +19,9 @@ from ..schema.diff import Drift, compare
 from ..schema.expected import expected, fingerprint, harbor_tables, is_own_table
 from ..schema.introspect import introspect
 from ..schema.model import Schema
-from ..schema.revisions import HEAD, MODELS, RELEASES
+from . import revisions as chain
+from .revisions import ORDER, RELEASES
 
-ORDER = list(MODELS)  # 0.4.0 … 1.5.0
 HARBOR_MARKERS = {"user", "project", "access_log", "role"}
 
 
@@ -53,9 +53,6 @@ class Status:
         }
 
 
-def next_revision(revision: str) -> str | None:
-    i = ORDER.index(revision)
-    return ORDER[i + 1] if i + 1 < len(ORDER) else None
 
 
 def read_declared(db: Database) -> str | None:
@@ -63,11 +60,6 @@ def read_declared(db: Database) -> str | None:
         return None
     rows = db.query("SELECT version_num FROM alembic_version")
     return str(rows[0][0]) if rows else None
-
-
-def _newer_than_head(revision: str) -> bool:
-    nums = [int(x) for x in re.findall(r"\d+", revision)[:3]]
-    return bool(nums) and tuple(nums) > tuple(int(x) for x in HEAD.split("."))
 
 
 def check_is_harbor(live: Schema, db: Database) -> None:
@@ -104,9 +96,9 @@ def locate(db: Database, live: Schema | None = None) -> Status:
     live = live or introspect(db)
     check_is_harbor(live, db)
     declared = read_declared(db)
-    if declared is not None and declared not in MODELS:
-        if _newer_than_head(declared):
-            raise UnknownVersion(f"alembic_version is {declared}, newer than 1.5.0 (Harbor 1.5.2): "
+    if declared is not None and not chain.is_known(declared):
+        if chain.newer_than_head(declared):
+            raise UnknownVersion(f"alembic_version is {declared}, newer than {chain.HEAD} (Harbor {chain.HEAD_RELEASE}): "
                                  "this database needs no upgrade by harbor-migrate")
         raise UnknownVersion(f"alembic_version holds an unknown revision {declared!r}: known are "
                              f"{', '.join(ORDER)}; fix alembic_version or pass --from REVISION")
@@ -131,11 +123,11 @@ def locate(db: Database, live: Schema | None = None) -> Status:
                       leftovers, msg)
 
     drift = drift_from(declared)
-    nxt = next_revision(declared)
+    nxt = chain.after(declared)
     if not drift and not leftovers:
         return Status(db.settings.masked_dsn(), info.label, declared, detected, distances, declared, "clean", [],
                       [], leftovers, f"at revision {declared} (Harbor {RELEASES[declared]})")
-    if ORDER.index(detected) > ORDER.index(declared) + 1 or ORDER.index(detected) < ORDER.index(declared):
+    if chain.index(detected) > chain.index(declared) + 1 or chain.index(detected) < chain.index(declared):
         if distances[detected] < distances[declared]:
             return Status(db.settings.masked_dsn(), info.label, declared, detected, distances, None, "mismatch",
                           drift, [], leftovers,

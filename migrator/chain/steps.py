@@ -22,7 +22,6 @@ def _unmigrated(alias: str = "") -> str:
 @dataclasses.dataclass(frozen=True)
 class Step:
     revision: str
-    down_revision: str
     summary: str
     ops: tuple[Op, ...]
 
@@ -47,7 +46,7 @@ def _step_1_2_0() -> Step:
         Converge("img_scan_overview", why="create (with the unique image_digest a fresh 1.2 has)"),
         Converge("clair_vuln_timestamp", why="create"),
     ]
-    return Step("1.2.0", "0.4.0", "access_log keeps user names; vulnerability scanning tables",
+    return Step("1.2.0", "access_log keeps user names; vulnerability scanning tables",
                 _finish("1.2.0", ops))
 
 
@@ -76,7 +75,7 @@ def _step_1_3_0() -> Step:
         Converge("project", why="drop public (after its values are copied)"),
         Converge("replication_target", why="add insecure"),
     ]
-    return Step("1.3.0", "1.2.0", "project metadata replaces project.public; per-target insecure flag",
+    return Step("1.3.0", "project metadata replaces project.public; per-target insecure flag",
                 _finish("1.3.0", ops))
 
 
@@ -115,7 +114,7 @@ def _step_1_4_0() -> Step:
                  fills=("replication_immediate_trigger",)),
         Converge("properties", why="id first as primary key, k unique (one ALTER: never without a primary key)"),
     ]
-    return Step("1.4.0", "1.3.0", "replication triggers and filters; properties gets an id",
+    return Step("1.4.0", "replication triggers and filters; properties gets an id",
                 _finish("1.4.0", ops))
 
 
@@ -142,7 +141,7 @@ def _step_1_5_0() -> Step:
         Converge("replication_job", why="add job_uuid and index poid_status"),
         Converge("img_scan_job", why="add job_uuid and four indexes"),
     ]
-    return Step("1.5.0", "1.4.0", "members may be groups; labels; job uuids",
+    return Step("1.5.0", "members may be groups; labels; job uuids",
                 _finish("1.5.0", ops))
 
 
@@ -150,9 +149,9 @@ def _early_steps() -> list[Step]:
     from .steps_early import step_0_1_1, step_0_3_0, step_0_4_0
 
     return [
-        Step("0.1.1", "0.1.0", "project roles become members; sysadmin flag; properties", step_0_1_1(_finish)),
-        Step("0.3.0", "0.1.1", "replication tables; wider email and repo_name", step_0_3_0(_finish)),
-        Step("0.4.0", "0.3.0", "repository table; longer names; log and job indexes", step_0_4_0(_finish)),
+        Step("0.1.1", "project roles become members; sysadmin flag; properties", step_0_1_1(_finish)),
+        Step("0.3.0", "replication tables; wider email and repo_name", step_0_3_0(_finish)),
+        Step("0.4.0", "repository table; longer names; log and job indexes", step_0_4_0(_finish)),
     ]
 
 

@@ -46,7 +46,7 @@ def demo(log_rows, timestamps, keep) -> None:
         click.echo("== status before ==")
         click.echo(status_text(api.status(settings)))
         snapdir = tempfile.mkdtemp(prefix="harbor-migrate-demo-snap-", dir=server.dir)
-        outcome = api.upgrade(settings, UpgradeOptions(target="1.5.0"), progress=err, snapshot_dir=snapdir,
+        outcome = api.upgrade(settings, UpgradeOptions(), progress=err, snapshot_dir=snapdir,
                               journal=Journal(settings, directory=server.dir))
         click.echo("== upgrade ==")
         assert outcome.result is not None

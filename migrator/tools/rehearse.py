@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from ..mysql.connection import connect
 from ..errors import VerifyFailed
+from ..chain import revisions as chain
 from ..chain.executor import UpgradeOptions
 from ..safety.journal import Journal
 from ..settings import ConnectionSettings
@@ -58,7 +59,7 @@ def _server_options(manifest: dict) -> dict[str, str]:
 
 def rehearse(*, snapshot: str | None = None, source: ConnectionSettings | None = None, backend: str = "local",
              image: str | None = None, pull: bool = False, keep: bool = False, snapshot_dir: str | None = None,
-             target: str = "1.5.0", progress: Progress = lambda _: None) -> RehearsalReport:
+             target: str = chain.HEAD, progress: Progress = lambda _: None) -> RehearsalReport:
     from .. import api
     from .rehearsal.backends import default_image_for, get_backend
     from ..snapshot.restore import restore_snapshot

@@ -25,15 +25,15 @@ from ..errors import ExitCode, MigratorError
 from ..schema.diff import compare
 from ..schema.expected import expected, harbor_tables, is_own_table
 from ..schema.introspect import introspect
-from ..schema.revisions import HEAD, MODELS
+from ..chain import revisions as chain
+from ..chain.revisions import HEAD
 from .dumped_rows import TABLES as _DUMPED, compare_dumped_tables
 
-ORDER = list(MODELS)
 ROW_BY_ROW = {spec.name for spec in _DUMPED}
 
 
 def _at_least(revision: str, than: str) -> bool:
-    return ORDER.index(revision) >= ORDER.index(than)
+    return chain.at_least(revision, than)
 
 
 def _q(*cols: str) -> str:
@@ -232,7 +232,7 @@ def verify_data(db: Database, manifest: dict[str, Any] | None, revision: str = H
                                                  "revision?): take the snapshot with harbor-migrate before upgrading",
                             exit_code=int(ExitCode.SNAPSHOT_INVALID)))
         return checks
-    if manifest.get("revision") not in MODELS or ORDER.index(manifest["revision"]) > ORDER.index(revision):
+    if not chain.is_known(manifest.get("revision")) or not chain.at_least(revision, manifest["revision"]):
         checks.append(Check("data", Status.FAIL, f"the snapshot is at revision {manifest.get('revision')}, newer "
                                                  f"than this database ({revision})",
                             exit_code=int(ExitCode.SNAPSHOT_INVALID)))
@@ -264,7 +264,7 @@ def _count(db: Database, sql: str) -> int:
 def verify_invariants(db: Database, revision: str = HEAD) -> Check:
     """Rules a migrated 1.5.x database must satisfy, no snapshot needed."""
     rules = {
-        "alembic_version holds exactly '1.5.0'": "SELECT COUNT(*) <> 1 OR MAX(version_num) <> '1.5.0' FROM alembic_version",
+        f"alembic_version holds exactly '{HEAD}'": f"SELECT COUNT(*) <> 1 OR MAX(version_num) <> '{HEAD}' FROM alembic_version",
         "every project has one 'public' metadata row": (
             "SELECT COUNT(*) FROM project p WHERE (SELECT COUNT(*) FROM project_metadata m WHERE "
             "m.project_id = p.project_id AND m.name = 'public') <> 1"),
