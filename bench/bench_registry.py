@@ -48,7 +48,8 @@ def child(args: argparse.Namespace) -> int:
     from migrator.mysql import connection as dbmod
     from migrator.verdicts import Status
     from migrator.settings import ConnectionSettings
-    from migrator.verify.registry import RegistryClient, reconcile
+    from migrator.verify.registry import reconcile
+    from migrator.verify.registry_client import RegistryClient
 
     db = dbmod.connect(ConnectionSettings(unix_socket=args.socket, user="root", password="", database=args.database))
     baseline = rss_mib()

@@ -14,7 +14,8 @@ import harbor_seed
 from harbor_seed import ADMIN, DEVELOPER
 from migrator.verdicts import Status
 from migrator.errors import ExitCode, MigratorError
-from migrator.verify.registry import RegistryClient, parse_challenge, project_of, reconcile, verify_registry
+from migrator.verify.registry import project_of, reconcile, verify_registry
+from migrator.verify.registry_client import RegistryClient, parse_challenge
 
 
 def by_name(checks):
