@@ -115,6 +115,13 @@ class _Verifier:
                                    "point at Harbor's UI URL")
         version = str(info.get("harbor_version"))
         data = {k: info.get(k) for k in ("harbor_version", "auth_mode", "registry_url", "read_only") if k in info}
+        if not version.strip():
+            # A ui image built without /harbor/UIVERSION answers '' (harbor-facts §6): the version
+            # cannot be confirmed, which is not evidence of a wrong one; the checks below still run.
+            return Check("harbor.systeminfo", Status.WARN,
+                         "Harbor reports an empty version (a build without /harbor/UIVERSION): cannot confirm it "
+                         f"is {EXPECTED_VERSION_PREFIX}.x; check the ui image's tag (auth_mode "
+                         f"{info.get('auth_mode')})", data=data)
         if not version.startswith(EXPECTED_VERSION_PREFIX):
             return Check("harbor.systeminfo", Status.FAIL,
                          f"Harbor reports version {version!r}, expected {EXPECTED_VERSION_PREFIX}.x: point at the "

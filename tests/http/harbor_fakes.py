@@ -125,6 +125,8 @@ class CoreState:
     """The rows the fake's API serves, shaped like the tables Harbor reads."""
 
     def __init__(self) -> None:
+        # The ui's /harbor/UIVERSION; '' is what a build without that file reports: the key is still
+        # there (GeneralInfo.harbor_version, a string in swagger 1.5.2), its value empty.
         self.version = "v1.5.2-829ed2a6"
         self.users: dict[str, dict] = {}          # username → {user_id, password, sysadmin, deleted}
         self.projects: list[dict] = []            # {project_id, name, owner_id, deleted, public}

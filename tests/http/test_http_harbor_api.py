@@ -1,7 +1,9 @@
 """Core API verification against an in-process fake of Harbor 1.5.2's ``/api`` serving the test database."""
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 
 import pytest
 
@@ -125,6 +127,21 @@ def test_other_version_fails_but_the_rest_still_runs(core, big_db):
     assert checks[0].status is Status.FAIL and checks[0].exit_code == ExitCode.VERIFY_FAILED
     assert "'v1.4.0-abc'" in checks[0].message
     assert [c.status for c in checks[1:]] == [Status.OK] * 4
+
+
+def test_empty_version_is_a_warning_not_a_failure(core, big_db):
+    start, state = core
+    state.version = ""        # a ui image built without /harbor/UIVERSION
+    url, server = start()
+    checks = verify_harbor(big_db, url, username=ADMIN[0], password=ADMIN[1])
+    info = checks[0]
+    assert info.status is Status.WARN and info.exit_code is None, info.line()
+    assert "empty version" in info.message and "cannot confirm" in info.message
+    assert info.data["harbor_version"] == ""
+    assert [c.status for c in checks[1:]] == [Status.OK] * 4
+    # The fake answers as Harbor does: the key present, its value empty.
+    with urllib.request.urlopen(url + "/api/systeminfo", timeout=5) as resp:
+        assert json.load(resp)["harbor_version"] == ""
 
 
 def test_server_error(core, big_db):
