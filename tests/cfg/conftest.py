@@ -1,21 +1,21 @@
 """Fixtures of the harbor.cfg tests: Harbor's reference files and a throwaway MariaDB."""
 from __future__ import annotations
 
-import pathlib
-
 import pytest
 
 from migrator.errors import ServerUnavailable
 from migrator.tools.local_server import LocalServer
+from tests import reference_files
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-REFERENCE = REPO.parent / "shared" / "harbor-reference"
+REFERENCE = reference_files.locate()
 
 
 def reference_text(name: str) -> str:
-    path = REFERENCE / "cfg" / name
+    if REFERENCE.directory is None:
+        pytest.skip(f"Harbor's reference files {REFERENCE.source} — python3 -m tests.reference_files fetch")
+    path = REFERENCE.directory / "cfg" / name
     if not path.is_file():
-        pytest.skip(f"{path} is absent: these tests compare with Harbor's own files in ../shared/harbor-reference")
+        pytest.skip(f"{path} is absent: these tests compare with Harbor's own files ({REFERENCE.source})")
     return path.read_text(encoding="utf-8")
 
 

@@ -1,10 +1,10 @@
 """Fixtures for the rehearsal backends: each backend is made only when its
 preconditions hold, otherwise the test skips and says what to run.
 
-The docker case needs DOCKER_HOST and the registry-free test image, both given by
-`eval "$(bash .ci/docker-setup.sh)"`. With HARBOR_MIGRATE_TEST_REQUIRE_DOCKER=1 (which
-that script exports) a missing precondition fails instead of skipping, so CI cannot
-pass by skipping.
+The docker case needs an engine with the registry-free test image: $DOCKER_HOST, or
+the one tests/conftest.py's docker_engine starts with .ci/docker-setup.sh when dockerd
+is installed. With HARBOR_MIGRATE_TEST_REQUIRE_DOCKER=1 (which that script exports) a
+missing precondition fails instead of skipping, so CI cannot pass by skipping.
 """
 from __future__ import annotations
 
@@ -23,15 +23,12 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture
-def docker_test_image() -> str:
+def docker_test_image(docker_engine) -> str:
     """The name of the local test image, once an engine that has it answers."""
-    host = os.environ.get("DOCKER_HOST")
+    host = docker_engine.host
     if not host:
-        _unavailable('DOCKER_HOST is unset: run eval "$(bash .ci/docker-setup.sh)" first')
-    try:
-        import docker
-    except ImportError:
-        _unavailable("the docker SDK is not installed: pip install -e '.[test]'")
+        _unavailable(docker_engine.reason)
+    import docker
     try:
         client = docker.from_env()
         client.ping()

@@ -100,6 +100,6 @@ def test_locate_order_explicit_dir_then_a_complete_cache(pinned, tmp_path):
 def test_the_pins_match_harbors_files_on_this_machine():
     loc = rf.locate()
     if loc.directory is None or not (loc.directory / rf.MARKER).is_file():
-        pytest.skip(f"Harbor reference files {loc.source}: python3 -m tests.reference_files fetch")
+        pytest.skip(f"no Harbor reference files ({loc.source}) — python3 -m tests.reference_files fetch")
     assert [f.name for f in rf.unverified(loc.directory)] == []
     assert len({f.name for f in rf.FILES}) == len(rf.FILES)
