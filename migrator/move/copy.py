@@ -60,21 +60,20 @@ def move_database(source: ConnectionSettings, target: PgSettings, progress: Prog
     resumably.
     """
     started = time.monotonic()
-    with connect_pg(target) as pg:
+    with SnapshotReader(source) as reader, connect_pg(target) as pg:
+        check_source(reader)            # before the target is touched: a wrong source changes nothing
         _lock(pg)
         finished, resumed = prepare_target(pg, force)
         rows: dict[str, int] = {}
         kept: list[str] = []
-        with SnapshotReader(source) as reader:
-            check_source(reader)
-            for move in conv.MOVES:
-                if move.name in finished and _count(pg, move.name) == finished[move.name]:
-                    rows[move.name] = finished[move.name]
-                    kept.append(move.name)
-                    continue
-                rows[move.name] = copy_table(reader, pg, move, progress, batch_rows, report_every)
-                progress(f"moved {move.name}: {rows[move.name]} rows")
-            auto_increments = {m.name: reader.auto_increment(m.source) for m in conv.MOVES if m.source}
+        for move in conv.MOVES:
+            if move.name in finished and _count(pg, move.name) == finished[move.name]:
+                rows[move.name] = finished[move.name]
+                kept.append(move.name)
+                continue
+            rows[move.name] = copy_table(reader, pg, move, progress, batch_rows, report_every)
+            progress(f"moved {move.name}: {rows[move.name]} rows")
+        auto_increments = {m.name: reader.auto_increment(m.source) for m in conv.MOVES if m.source}
         next_ids = finish(pg, auto_increments)
         progress("moved: indexes, constraints, triggers and sequences in place")
     return MoveResult(rows, kept, resumed, next_ids, time.monotonic() - started)
