@@ -105,10 +105,11 @@ class PgSettings:
         kwargs: dict[str, Any] = {
             "host": self.host, "port": self.port, "user": self.user, "dbname": self.database,
             "connect_timeout": self.connect_timeout, "application_name": "harbor-migrate",
-            # libpq would otherwise read ~/.pgpass, PGSERVICE… and could log in with a
-            # password nobody gave us; an empty password is sent as none.
-            "password": self.password or "",
         }
+        # What is left unset here, libpq takes from its own sources as psql does (~/.pgpass,
+        # PGSSLMODE, …): a DBA's usual setup works, and nothing of ours reads them.
+        if self.password is not None:
+            kwargs["password"] = self.password
         for name in ("sslmode", "sslrootcert", "sslcert", "sslkey"):
             value = getattr(self, name)
             if value:

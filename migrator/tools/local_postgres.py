@@ -77,6 +77,8 @@ class LocalPostgres:
         self.options = dict(options or {})
         self.timezone = timezone
         self.keep = keep
+        # The account first: a failure here must not leave a temp dir behind.
+        account = _ensure_system_user(RUN_AS) if os.geteuid() == 0 else None
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="harbor-migrate-pg-", dir=base_dir))
         self.datadir = self.dir / "data"
         self.socket_dir = str(self.dir)
@@ -86,8 +88,7 @@ class LocalPostgres:
         self.proc: subprocess.Popen | None = None
         self._installed = False
         self._prefix: list[str] = []
-        if os.geteuid() == 0:
-            account = _ensure_system_user(RUN_AS)
+        if account is not None:
             os.chown(self.dir, account.pw_uid, account.pw_gid)
             uid = str(account.pw_uid)
             setpriv = shutil.which("setpriv")
