@@ -41,7 +41,8 @@ from bench.generate import generate  # noqa: E402
 from migrator.mysql.connection import connect  # noqa: E402
 from migrator.tools.local_server import find_binary  # noqa: E402
 from migrator.snapshot.restore import restore_snapshot  # noqa: E402
-from migrator.snapshot.take import snapshot_paths, take_snapshot  # noqa: E402
+from migrator.archive.manifest import snapshot_paths  # noqa: E402
+from migrator.snapshot.take import take_snapshot  # noqa: E402
 
 SOURCE = "registry"
 

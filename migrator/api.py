@@ -282,6 +282,13 @@ class VerifyReport:
         return "\n".join(lines)
 
 
+def verify_snapshot(path: str):
+    """Check a snapshot against its manifest (the file's hash, then each piece's rows); its Manifest."""
+    from .archive.frames import verify_snapshot as check
+
+    return check(path)
+
+
 SECTIONS = ("schema", "data", "adminserver", "registry", "harbor")
 
 
@@ -292,7 +299,7 @@ def verify(settings: ConnectionSettings, *, only: tuple[str, ...] = (), snapshot
            timeout: float = 10.0, harbor_db_user: str | None = None) -> VerifyReport:
     """Every requested section; a section whose endpoint is not given is skipped with a note."""
     from .verdicts import Check, Status
-    from .snapshot.take import load_manifest, snapshot_paths
+    from .archive.manifest import Manifest, snapshot_paths
     from .verify.database import verify_data, verify_schema
 
     unknown = [s for s in only if s not in SECTIONS]
@@ -307,7 +314,7 @@ def verify(settings: ConnectionSettings, *, only: tuple[str, ...] = (), snapshot
         if "schema" in wanted:
             sections["schema"] = [verify_schema(db)]
         if "data" in wanted:
-            manifest = load_manifest(snapshot) if snapshot else None
+            manifest = Manifest.load(snapshot) if snapshot else None
             sections["data"] = verify_data(db, manifest, with_admiral=with_admiral,
                                            dump=snapshot_paths(snapshot)[0] if snapshot else None)
         if "adminserver" in wanted:

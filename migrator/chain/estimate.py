@@ -120,3 +120,12 @@ def estimate_op(kind: str, rewrites: bool, name: str, rows: int, width: float, r
     if "create" in name:
         return FIXED_SECONDS["create"], "fixed"
     return FIXED_SECONDS["instant"], "fixed"
+
+
+def estimated_snapshot_bytes(db: Database) -> int:
+    """What a snapshot needs on disk at its peak, generously: the file is about a third of the
+    InnoDB data and indexes at zstd level 1 (docs/benchmarks.md; text that compresses worse
+    needs more), and while the pieces are appended one of them exists twice (at most half of
+    the file). InnoDB's sizes are estimates too."""
+    return int(db.scalar("SELECT COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) FROM information_schema.TABLES "
+                         "WHERE TABLE_SCHEMA = %s", (db.name,)) or 0) * 2 // 3

@@ -5,7 +5,8 @@ import click
 
 from ..mysql.connection import connect
 from ..snapshot.restore import restore_snapshot
-from ..snapshot.take import take_snapshot, verify_snapshot
+from .. import api
+from ..snapshot.take import take_snapshot
 from .options import connection_options, json_option
 from .render import emit_json, err
 
@@ -37,13 +38,12 @@ def snapshot(ctx, settings, directory, name, as_json) -> None:
 @json_option
 def snapshot_verify(file, as_json) -> None:
     """Check FILE (the dump or the manifest) against the manifest: the file's hash, each table's rows."""
-    manifest = verify_snapshot(file)
+    manifest = api.verify_snapshot(file)
     if as_json:
-        emit_json({"ok": True, "revision": manifest["revision"], "tables": len(manifest["tables"]),
-                   "rows": sum(t["rows"] for t in manifest["tables"])})
+        emit_json({"ok": True, "revision": manifest.revision, "tables": len(manifest.tables), "rows": manifest.rows})
     else:
-        click.echo(f"ok: {len(manifest['tables'])} tables, {sum(t['rows'] for t in manifest['tables'])} rows, "
-                   f"revision {manifest['revision']}, source {manifest['source']['dsn']}")
+        click.echo(f"ok: {len(manifest.tables)} tables, {manifest.rows} rows, revision {manifest.revision}, "
+                   f"source {manifest.source.dsn}")
 
 
 @click.command("restore")
@@ -60,9 +60,9 @@ def restore(file, settings, force, as_json) -> None:
     """
     manifest = restore_snapshot(file, settings, force=force, progress=err)
     if as_json:
-        emit_json({"ok": True, "target": settings.masked_dsn(), "tables": len(manifest["tables"])})
+        emit_json({"ok": True, "target": settings.masked_dsn(), "tables": len(manifest.tables)})
     else:
-        click.echo(f"restored {len(manifest['tables'])} tables into {settings.masked_dsn()}; counts and checksums match")
+        click.echo(f"restored {len(manifest.tables)} tables into {settings.masked_dsn()}; counts and checksums match")
 
 
 COMMANDS = [snapshot, restore]

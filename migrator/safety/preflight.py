@@ -18,7 +18,8 @@ from ..mysql.connection import Database, quote_ident as q
 from ..errors import ExitCode, MigratorError
 from .guards import SNAPSHOT_PRIVILEGES, UPGRADE_PRIVILEGES, granted_privileges, other_clients
 from ..schema.model import Schema, Table
-from ..snapshot.take import estimated_snapshot_bytes, human_size
+from ..chain.estimate import estimated_snapshot_bytes
+from ..common.text import human_size
 from ..chain.status import Status as DbStatus
 
 ZERO = "0000-00-00 00:00:00"

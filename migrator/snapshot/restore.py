@@ -16,29 +16,32 @@ import os
 import pathlib
 import re
 import threading
-from typing import Any, Iterator
+from typing import Iterator
 
 import pymysql
 
-from ..mysql import clients as dumpclient
-from ..mysql.connection import Database, quote_ident as q
-from ..mysql.dumptext import split_inserts, strip_secondary_indexes
-from ..errors import MigratorError, SnapshotInvalid, TargetNotEmpty
-from ..settings import ConnectionSettings
-from .take import (Progress, check_dump_hash, differences, dump_chunks, dump_frames, human_size, load_manifest,
-                       piece_charset, piece_digests, snapshot_paths)
+from ..archive.frames import check_dump_hash, differences, dump_chunks, dump_frames
+from ..archive.manifest import Manifest, snapshot_paths
+from ..common.text import human_size
 from ..common.worker import Worker
+from ..errors import MigratorError, PreflightFailed, SnapshotInvalid, TargetNotEmpty
+from ..mysql import clients as dumpclient
+from ..mysql.connection import Database, connect, quote_ident as q, translate_error
+from ..mysql.dumptext import split_inserts, strip_secondary_indexes
+from ..settings import ConnectionSettings
+from .digests import piece_digests
+from .take import Progress
 
 LOAD_SESSIONS = 2           # client sessions a restore deals the rows out to (triggers: one, in dump order)
 LOAD_ATTEMPTS = 3           # a load the server broke off in a deadlock (error 1213) is dropped and run again
 
 
-def _primary_key_session(db: Database, manifest: dict[str, Any]) -> bytes:
+def _primary_key_session(db: Database, manifest: Manifest) -> bytes:
     """Harbor's alembic_version has no primary key; on a server that requires one, the SQL that
     lifts it for the restore's session (MySQL), or stop before anything is dropped (MariaDB: global only)."""
     if not db.server_info().require_primary_key:
         return b""
-    without = [t["name"] for t in manifest["tables"] if "PRIMARY KEY" not in t["ddl"].upper()]
+    without = [t.name for t in manifest.tables if "PRIMARY KEY" not in t.ddl.upper()]
     if not without:
         return b""
     try:
@@ -46,17 +49,13 @@ def _primary_key_session(db: Database, manifest: dict[str, Any]) -> bytes:
         return b"SET SESSION sql_require_primary_key = 0;\n"
     except MigratorError:
         pass
-    from ..errors import PreflightFailed
-
     raise PreflightFailed(f"the target server requires primary keys and {', '.join(without)} has none (as in every "
                           "Harbor database): lift it for the restore — MariaDB: SET GLOBAL innodb_force_primary_key "
                           "= OFF; MySQL: GRANT SESSION_VARIABLES_ADMIN or SET GLOBAL sql_require_primary_key = OFF "
                           "— then run restore again; nothing was changed")
 
 
-def _create_database(target: ConnectionSettings, manifest: dict[str, Any]) -> None:
-    from ..mysql.connection import translate_error
-
+def _create_database(target: ConnectionSettings, manifest: Manifest) -> None:
     try:
         conn = pymysql.connect(**{**target.with_database("").pymysql_kwargs(), "database": None})
     except pymysql.err.MySQLError as exc:
@@ -65,9 +64,8 @@ def _create_database(target: ConnectionSettings, manifest: dict[str, Any]) -> No
         with conn.cursor() as cur:
             cur.execute("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (target.database,))
             if not cur.fetchone()[0]:
-                src = manifest["source"]
-                cur.execute(f"CREATE DATABASE {q(target.database)} CHARACTER SET {src['charset']} "
-                            f"COLLATE {src['collation']}")
+                cur.execute(f"CREATE DATABASE {q(target.database)} CHARACTER SET {manifest.source.charset} "
+                            f"COLLATE {manifest.source.collation}")
     except pymysql.err.MySQLError as exc:
         raise translate_error(exc, target) from None
     finally:
@@ -139,8 +137,6 @@ def _between_inserts(chunks: Iterator[bytes], header: list[bytes]) -> Iterator[b
 def _add_indexes(target: ConnectionSettings, deferred: list[tuple[str, list[str]]],
                  connected: threading.Event) -> None:
     """The indexes and foreign keys a load left out (foreign keys unchecked: the rows were consistent)."""
-    from ..mysql.connection import connect
-
     try:
         with connect(target) as db:
             db.execute("SET SESSION foreign_key_checks = 0")
@@ -151,7 +147,7 @@ def _add_indexes(target: ConnectionSettings, deferred: list[tuple[str, list[str]
         connected.set()
 
 
-def _indexes_and_check(target: ConnectionSettings, manifest: dict[str, Any], tables: list[str],
+def _indexes_and_check(target: ConnectionSettings, manifest: Manifest, tables: list[str],
                        deferred: list[tuple[str, list[str]]]) -> list[str]:
     """Add the left-out indexes while the rows are read back and compared with the manifest.
 
@@ -185,14 +181,12 @@ def _strip_auto_increment(ddl: str) -> str:
 
 
 def restore_snapshot(path: str | os.PathLike, target: ConnectionSettings, *, force: bool = False,
-                     progress: Progress = lambda _: None) -> dict[str, Any]:
+                     progress: Progress = lambda _: None) -> Manifest:
     """Load a snapshot into ``target`` (created if missing) and check it against the manifest."""
-    from ..mysql.connection import connect
-
     # The clients and the file hash first: nothing is dropped unless the load can run.
     dumpclient.sql_client()
     dumpclient.dump_client()
-    manifest = load_manifest(path)
+    manifest = Manifest.load(path)
     dump, _ = snapshot_paths(path)
     check_dump_hash(dump, manifest)
     with connect(target.with_database("")) as server_db:  # before anything, even CREATE DATABASE
@@ -206,8 +200,8 @@ def restore_snapshot(path: str | os.PathLike, target: ConnectionSettings, *, for
                                  "table(s): restore into an empty database, or pass --force to replace them")
         _drop_tables(db, existing)
         progress(f"  loading {dump.name} ({human_size(dump.stat().st_size)} compressed)")
-        sessions = 1 if manifest.get("triggers") else LOAD_SESSIONS
-        charsets = {p["frame"]: piece_charset(p) for p in manifest["pieces"]}
+        sessions = 1 if manifest.triggers else LOAD_SESSIONS
+        charsets = {p.frame: p.charset for p in manifest.pieces}
         for attempt in range(1, LOAD_ATTEMPTS + 1):
             try:
                 deferred = _load(dump, target, prologue, sessions, charsets)
@@ -220,14 +214,14 @@ def restore_snapshot(path: str | os.PathLike, target: ConnectionSettings, *, for
                 _drop_tables(db, db.table_names())
                 sessions = 1  # alone, it cannot deadlock with itself
         loaded = set(db.table_names())
-        tables = [t["name"] for t in manifest["tables"] if t["name"] in loaded]
+        tables = [t.name for t in manifest.tables if t.name in loaded]
         progress(f"  adding the indexes of {len(deferred)} tables while checking {len(tables)} tables' rows")
         problems = _indexes_and_check(target, manifest, tables, deferred)
-        if db.server_info().version == manifest["source"]["version"]:
-            for t in manifest["tables"]:
-                ddl = db.query(f"SHOW CREATE TABLE {q(t['name'])}")[0][1] if t["name"] in loaded else ""
-                if _strip_auto_increment(ddl) != _strip_auto_increment(t["ddl"]):
-                    problems.append(f"{t['name']} (its definition differs)")
+        if db.server_info().version == manifest.source.version:
+            for t in manifest.tables:
+                ddl = db.query(f"SHOW CREATE TABLE {q(t.name)}")[0][1] if t.name in loaded else ""
+                if _strip_auto_increment(ddl) != _strip_auto_increment(t.ddl):
+                    problems.append(f"{t.name} (its definition differs)")
         if problems:
             raise SnapshotInvalid("the restored tables differ from the manifest: " + ", ".join(problems))
     return manifest

@@ -19,7 +19,8 @@ from ..chain import revisions as chain
 from ..chain.executor import UpgradeOptions
 from ..safety.journal import Journal
 from ..settings import ConnectionSettings
-from ..snapshot.take import load_manifest, take_snapshot
+from ..archive.manifest import Manifest, Source
+from ..snapshot.take import take_snapshot
 
 Progress = Callable[[str], None]
 
@@ -48,12 +49,11 @@ class RehearsalReport:
                 "expected_downtime_seconds": round(self.downtime_seconds, 3), "connect_hint": self.hint}
 
 
-def _server_options(manifest: dict) -> dict[str, str]:
+def _server_options(src: Source) -> dict[str, str]:
     """Imitate production: its timestamp rules and sql_mode."""
-    src = manifest["source"]
-    options = {"explicit-defaults-for-timestamp": "ON" if src.get("explicit_defaults_for_timestamp") else "OFF"}
-    if src.get("sql_mode") is not None:
-        options["sql-mode"] = src["sql_mode"]
+    options = {"explicit-defaults-for-timestamp": "ON" if src.explicit_defaults_for_timestamp else "OFF"}
+    if src.sql_mode is not None:
+        options["sql-mode"] = src.sql_mode
     return options
 
 
@@ -70,20 +70,19 @@ def rehearse(*, snapshot: str | None = None, source: ConnectionSettings | None =
             progress(f"rehearse: snapshot of {source.masked_dsn()} into {directory}")
             snapshot = str(take_snapshot(db, directory, progress=progress))
     assert snapshot is not None
-    manifest = load_manifest(snapshot)
-    src = manifest["source"]
-    options: dict[str, Any] = {"server_options": _server_options(manifest), "keep": keep}
+    manifest = Manifest.load(snapshot)
+    src = manifest.source
+    options: dict[str, Any] = {"server_options": _server_options(src), "keep": keep}
     if backend == "docker":
-        options["image"] = default_image_for(src.get("flavour", "mariadb"), tuple(src.get("version_tuple", (10, 11))),
-                                             image)
+        options["image"] = default_image_for(src.flavour, src.version_tuple, image)
         options["pull"] = pull
     server = get_backend(backend, **options)
-    journal = Journal(key=src.get("server_key") or src["database"])
+    journal = Journal(key=src.server_key or src.database)
     journal.extra = {"rehearsal": backend}
     try:
         root = server.start()
         progress(f"rehearse: {server.server_label()} started")
-        settings = dataclasses.replace(root, database=src["database"])
+        settings = dataclasses.replace(root, database=src.database)
         t0 = time.monotonic()
         restore_snapshot(snapshot, settings, progress=progress)
         restore_seconds = time.monotonic() - t0
@@ -95,7 +94,7 @@ def rehearse(*, snapshot: str | None = None, source: ConnectionSettings | None =
         report = api.verify(settings, only=("schema", "data"), snapshot=snapshot)
         hint = server.connect_hint() if keep else None
         result = RehearsalReport(backend, server.server_label(), snapshot, restore_seconds, plan, outcome, report,
-                                 float(manifest.get("seconds", 0.0)), hint)
+                                 manifest.seconds, hint)
     finally:
         server.stop()
     if not report.ok:

@@ -23,6 +23,8 @@ import pathlib
 import re
 from typing import Any, Callable, Iterator
 
+from ..archive.frames import check_dump_hash, dump_chunks
+from ..archive.manifest import Manifest
 from ..mysql import clients as dumpclient
 from ..verdicts import Check, Status
 from ..mysql.connection import Database
@@ -59,9 +61,10 @@ def _columns(ddl: str) -> list[str]:
     return [m.group(1).replace("``", "`") for m in map(_COLUMN.match, ddl.split("\n")[1:]) if m]
 
 
-def _snapshot_ddl(manifest: dict[str, Any], table: str) -> str | None:
+def _snapshot_ddl(manifest: Manifest, table: str) -> str | None:
     """The table's CREATE TABLE as the snapshot recorded it (None: not in the snapshot)."""
-    return next((t["ddl"] for t in manifest["tables"] if t["name"] == table), None)
+    entry = manifest.table(table)
+    return entry.ddl if entry is not None else None
 
 
 def fields(row: bytes) -> list[bytes]:
@@ -75,15 +78,12 @@ def _rows(chunks, table: str) -> Iterator[bytes]:
             yield from rows_of(values)
 
 
-def _snapshot_rows(dump: pathlib.Path, manifest: dict[str, Any], table: str) -> Iterator[bytes]:
+def _snapshot_rows(dump: pathlib.Path, manifest: Manifest, table: str) -> Iterator[bytes]:
     """The table's rows in the snapshot, reading only as far as its last frame."""
-    from ..snapshot.take import dump_chunks
-
-    frames = {p["frame"] for p in manifest["pieces"] if p["table"] == table}
-    yield from _rows(dump_chunks(dump, frames), table)
+    yield from _rows(dump_chunks(dump, manifest.frames_of(table)), table)
 
 
-def _user_names(dump: pathlib.Path, manifest: dict[str, Any]) -> dict[bytes, bytes]:
+def _user_names(dump: pathlib.Path, manifest: Manifest) -> dict[bytes, bytes]:
     """user_id -> username as the dump renders it (quoted), from the snapshot's user rows."""
     ddl = _snapshot_ddl(manifest, "user") or ""
     if _columns(ddl)[:2] != ["user_id", "username"]:
@@ -107,7 +107,7 @@ def _picked(columns: list[str], wanted: list[str]) -> Shape:
 
 
 def _shapes(spec: DumpedTable, before: list[str], after: list[str], dump: pathlib.Path,
-            manifest: dict[str, Any]) -> tuple[Shape, Shape] | None:
+            manifest: Manifest) -> tuple[Shape, Shape] | None:
     """(snapshot row -> common shape, live row -> common shape), or None for shapes we do not know."""
     if before == after:
         return _same, _same
@@ -175,11 +175,11 @@ def _merge(before: Iterator[bytes], after: Iterator[bytes], shape_before: Shape,
     return found
 
 
-def compare_table(db: Database, manifest: dict[str, Any], dump: pathlib.Path, spec: DumpedTable) -> Check:
+def compare_table(db: Database, manifest: Manifest, dump: pathlib.Path, spec: DumpedTable) -> Check:
     """``spec``'s table now against its rows in the snapshot's dump (whose hash was checked)."""
     name = f"data.{spec.name}"
     ddl = _snapshot_ddl(manifest, spec.table)
-    model = MODELS.get(manifest.get("revision") or "")
+    model = MODELS.get(manifest.revision or "")
     if ddl is None and (model is None or spec.table in model.table_names):
         return Check(name, Status.FAIL, f"the snapshot has no {spec.table} table",
                      exit_code=int(ExitCode.SNAPSHOT_INVALID))
@@ -209,10 +209,8 @@ def compare_table(db: Database, manifest: dict[str, Any], dump: pathlib.Path, sp
                  details, exit_code=int(ExitCode.VERIFY_FAILED))
 
 
-def compare_dumped_tables(db: Database, manifest: dict[str, Any], dump: pathlib.Path) -> list[Check]:
+def compare_dumped_tables(db: Database, manifest: Manifest, dump: pathlib.Path) -> list[Check]:
     """Each of ``TABLES`` against the snapshot's dump, once its file is found whole."""
-    from ..snapshot.take import check_dump_hash
-
     names = [f"data.{spec.name}" for spec in TABLES]
     if not dump.exists():
         return [Check(n, Status.FAIL, f"the snapshot's dump {dump} is missing: the audit log and the replication "

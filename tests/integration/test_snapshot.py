@@ -18,9 +18,12 @@ from migrator.mysql.connection import connect
 from migrator.errors import (ClientsConnected, ExitCode, MissingPrivileges, NoSpace, ServerUnavailable, SnapshotInvalid,
                              TargetNotEmpty)
 from migrator.chain.executor import UpgradeOptions
+from migrator.archive.frames import dump_frames, verify_snapshot
+from migrator.archive.manifest import Manifest, snapshot_paths
+from migrator.schema.projections import entity_fingerprints
+from migrator.snapshot.digests import live_digests
 from migrator.snapshot.restore import restore_snapshot
-from migrator.snapshot.take import live_digests, snapshot_paths, take_snapshot, verify_snapshot
-from migrator.verify.database import entity_fingerprints
+from migrator.snapshot.take import take_snapshot
 from tests.helpers import rows, run_cli
 from tests.row_checksums import database_checksums
 
@@ -51,6 +54,12 @@ def test_files_are_private_and_manifest_complete(snap):
     with connect(settings) as db:  # counts from the dump's text against the server's own count
         assert {n: t["rows"] for n, t in tables.items()} == {n: db.scalar(f"SELECT COUNT(*) FROM `{n}`")
                                                               for n in tables}
+    loaded = Manifest.load(man)  # typed, and written back byte for byte
+    assert loaded.text() == man.read_text() and loaded.table("user").rows == 8 and loaded.rows == data_rows(data)
+
+
+def data_rows(data: dict) -> int:
+    return sum(t["rows"] for t in data["tables"])
 
 
 def test_restore_of_pre_upgrade_snapshot_gives_back_the_same_database(snap, dbs_off):
@@ -137,7 +146,7 @@ def test_dump_loads_with_the_mysql_client_too(snap, dbs_off):
 
 def test_verify_detects_corruption_and_truncation(snap):
     settings, manifest = snap
-    assert verify_snapshot(manifest)["revision"] == "0.4.0"
+    assert verify_snapshot(manifest).revision == "0.4.0"
     dump, _ = snapshot_paths(manifest)
     original = dump.read_bytes()
     dump.write_bytes(original[: len(original) // 2])
@@ -227,8 +236,8 @@ def test_writes_during_the_snapshot_cannot_split_it(dbs_off, tmp_path, monkeypat
     """The manifest's projections and every piece of the dump come from one point in time although
     Harbor keeps writing: restored, the copy has exactly the projections the manifest recorded."""
     if in_ranges:
-        import migrator.snapshot.take as snapshot_module
-        monkeypatch.setattr(snapshot_module, "SPLIT_BYTES", 1)  # access_log, user, project … in two ranges
+        from migrator.snapshot import pieces
+        monkeypatch.setattr(pieces, "SPLIT_BYTES", 1)  # access_log, user, project … in two ranges
     settings = dbs_off.seeded()
     with connect(settings) as db:
         from migrator.tools.seed import add_log_volume
@@ -338,14 +347,14 @@ def test_the_password_reaches_the_clients_only_through_a_private_file(dbs_off, t
 def test_big_tables_are_dumped_in_two_key_ranges_side_by_side(dbs_off, tmp_path, monkeypatch):
     """Above SPLIT_BYTES a table with an integer key is dumped by two clients at once, each range one
     zstd frame with its own digest; verify, restore and the plain mysql client all handle that file."""
-    import migrator.snapshot.take as snapshot_module
+    from migrator.snapshot import pieces
 
     settings = dbs_off.seeded()
     with connect(settings) as db:
         from migrator.tools.seed import add_log_volume
         add_log_volume(db, 5000)
         before = database_checksums(db)
-    monkeypatch.setattr(snapshot_module, "SPLIT_BYTES", 1)  # every table with rows and an integer key
+    monkeypatch.setattr(pieces, "SPLIT_BYTES", 1)  # every table with rows and an integer key
     with connect(settings) as db:
         manifest = take_snapshot(db, tmp_path)
     data = json.loads(manifest.read_text())
@@ -391,7 +400,7 @@ def test_the_snapshot_file_is_written_out_as_it_grows_and_stays_whole(dbs_off, t
     """Every WRITEBACK_BYTES of the file the kernel is asked to write it out, in order, the
     appended pieces included, from a thread that is gone when the snapshot returns; the file
     is the same as ever: its hash, every piece's rows, and a restore equal to the source."""
-    import migrator.snapshot.take as snapshot_module
+    from migrator.snapshot import files, pieces
     from migrator.tools.seed import add_log_volume
 
     settings = dbs_off.seeded()
@@ -399,15 +408,15 @@ def test_the_snapshot_file_is_written_out_as_it_grows_and_stays_whole(dbs_off, t
         add_log_volume(db, 20000)
         before = database_checksums(db)
     asked: list[tuple[int, int]] = []
-    real = snapshot_module.start_writeback
+    real = files.start_writeback
 
     def recording(fd: int, offset: int, length: int) -> bool:
         asked.append((offset, length))
         return real(fd, offset, length)
 
-    monkeypatch.setattr(snapshot_module, "WRITEBACK_BYTES", 4096)
-    monkeypatch.setattr(snapshot_module, "SPLIT_BYTES", 1)  # pieces appended after the first: written out too
-    monkeypatch.setattr(snapshot_module, "start_writeback", recording)
+    monkeypatch.setattr(files, "WRITEBACK_BYTES", 4096)
+    monkeypatch.setattr(pieces, "SPLIT_BYTES", 1)  # pieces appended after the first: written out too
+    monkeypatch.setattr(files, "start_writeback", recording)
     with connect(settings) as db:
         manifest = take_snapshot(db, tmp_path)
     assert _writeback_threads() == []
@@ -437,7 +446,7 @@ def test_each_piece_is_dumped_in_the_character_set_that_keeps_its_text_exact(dbs
     """UTF-8-only tables are dumped with --default-character-set=binary (the same bytes, escaped
     faster), a latin1 or binary table in utf8mb4 with --hex-blob; restore and the plain client
     switch with each piece, and every table comes back byte for byte."""
-    import migrator.snapshot.take as snapshot_module
+    from migrator.snapshot import pieces
     from migrator.tools.seed import add_log_volume
 
     settings = dbs_off.seeded()
@@ -449,7 +458,7 @@ def test_each_piece_is_dumped_in_the_character_set_that_keeps_its_text_exact(dbs
         db.execute("CREATE TABLE blobs (id INT PRIMARY KEY, data VARBINARY(16))")
         db.execute("INSERT INTO blobs VALUES (1, 0x00FF0A27), (2, 0x5C)")
         before = database_checksums(db)
-    monkeypatch.setattr(snapshot_module, "SPLIT_BYTES", 1)  # each table with rows in ranges: a piece each
+    monkeypatch.setattr(pieces, "SPLIT_BYTES", 1)  # each table with rows in ranges: a piece each
     with connect(settings) as db:
         manifest = take_snapshot(db, tmp_path)
     pieces = json.loads(manifest.read_text())["pieces"]
@@ -457,7 +466,7 @@ def test_each_piece_is_dumped_in_the_character_set_that_keeps_its_text_exact(dbs
     assert charset["access_log"] == "binary" and charset["user"] == "binary"
     assert charset["legacy_notes"] == "utf8mb4" and charset["blobs"] == "utf8mb4"
     texts: dict[int, bytes] = {}
-    for frame, block in snapshot_module.dump_frames(snapshot_paths(manifest)[0]):
+    for frame, block in dump_frames(snapshot_paths(manifest)[0]):
         texts[frame] = texts.get(frame, b"") + block
     frame = {p["table"]: p["frame"] for p in pieces if p["where"] and "<=" in p["where"]}
     assert b"SET NAMES binary" in texts[frame["access_log"]] and "ü-tag".encode() in texts[frame["access_log"]]
@@ -479,12 +488,12 @@ def test_each_piece_is_dumped_in_the_character_set_that_keeps_its_text_exact(dbs
 def test_ddl_waits_for_the_snapshot_instead_of_changing_a_table_under_it(dbs_off, tmp_path, monkeypatch):
     """Once writers may go on, our snapshot transaction still holds every table's metadata lock:
     an ALTER from another client waits (here: times out) until the snapshot is done."""
-    import migrator.snapshot.take as snapshot_module
+    from migrator.snapshot import barrier
     from migrator.errors import MigratorError
 
     settings = dbs_off.seeded()
     outcome = []
-    real_release = snapshot_module._WriteBarrier.release
+    real_release = barrier.WriteBarrier.release
 
     def release(self):
         held = self.held
@@ -498,7 +507,7 @@ def test_ddl_waits_for_the_snapshot_instead_of_changing_a_table_under_it(dbs_off
                 except MigratorError as exc:
                     outcome.append(exc.message)
 
-    monkeypatch.setattr(snapshot_module._WriteBarrier, "release", release)
+    monkeypatch.setattr(barrier.WriteBarrier, "release", release)
     with connect(settings) as db:
         manifest = take_snapshot(db, tmp_path)
     assert len(outcome) == 1 and "Lock wait timeout" in outcome[0]
@@ -514,14 +523,14 @@ def test_ddl_that_the_dump_would_wait_for_stops_the_snapshot_instead_of_hanging(
     the ALTER, and the ALTER then goes through."""
     import time
 
-    import migrator.snapshot.take as snapshot_module
+    from migrator.snapshot import barrier, files, pieces
     from migrator.mysql.dumptext import TableScan
     from migrator.tools.seed import add_log_volume
 
     settings = dbs_off.seeded()
     with connect(settings) as db:
         add_log_volume(db, 40000)  # a few MB before `user`: the client is still on its way there
-    monkeypatch.setattr(snapshot_module, "MDL_STALL_SECONDS", 1)
+    monkeypatch.setattr(barrier, "MDL_STALL_SECONDS", 1)
     altered: list[float] = []
 
     class SlowScan(TableScan):
@@ -529,7 +538,7 @@ def test_ddl_that_the_dump_would_wait_for_stops_the_snapshot_instead_of_hanging(
             time.sleep(0.1)
             super().feed(chunk)
 
-    real_dump_piece = snapshot_module._dump_piece
+    real_dump_piece = pieces._dump_piece
 
     def slow_dump_piece(settings_, piece, *args):
         piece.scan = SlowScan()
@@ -541,16 +550,16 @@ def test_ddl_that_the_dump_would_wait_for_stops_the_snapshot_instead_of_hanging(
             other.execute("ALTER TABLE user ADD COLUMN extra INT")
             altered.append(time.monotonic())
 
-    real_release = snapshot_module._WriteBarrier.release
+    real_release = barrier.WriteBarrier.release
 
     def release(self):
         if self.held:
             threading.Thread(target=alter, daemon=True).start()
         real_release(self)
 
-    monkeypatch.setattr(snapshot_module, "_dump_piece", slow_dump_piece)
-    monkeypatch.setattr(snapshot_module._WriteBarrier, "release", release)
-    monkeypatch.setattr(snapshot_module, "WRITEBACK_BYTES", 4096)  # the writeback thread is running when it fails
+    monkeypatch.setattr(pieces, "_dump_piece", slow_dump_piece)
+    monkeypatch.setattr(barrier.WriteBarrier, "release", release)
+    monkeypatch.setattr(files, "WRITEBACK_BYTES", 4096)  # the writeback thread is running when it fails
     started = time.monotonic()
     with connect(settings) as db, pytest.raises(ClientsConnected, match=r"`user` waited 1 s behind connection "
                                                                           r"\d+ \(root\): ALTER TABLE user ADD"):
@@ -567,10 +576,10 @@ def test_ddl_that_the_dump_would_wait_for_stops_the_snapshot_instead_of_hanging(
 
 
 def test_an_open_write_transaction_stops_the_snapshot_with_a_clear_error(dbs_off, tmp_path, monkeypatch):
-    import migrator.snapshot.take as snapshot_module
+    from migrator.snapshot import barrier
 
     settings = dbs_off.seeded()
-    monkeypatch.setattr(snapshot_module, "LOCK_WAIT_SECONDS", 1)
+    monkeypatch.setattr(barrier, "LOCK_WAIT_SECONDS", 1)
     with connect(settings) as harbor:
         harbor.execute("START TRANSACTION")
         harbor.execute("UPDATE user SET realname = 'busy' WHERE user_id = 2")

@@ -89,7 +89,8 @@ def test_snapshot_and_restore_over_tls(tls_server, tmp_path):
     """The dump and SQL clients get the same TLS options; a foreign CA is refused by them too."""
     from migrator.settings import resolve_connection
     from migrator.snapshot.restore import restore_snapshot
-    from migrator.snapshot.take import live_digests, take_snapshot
+    from migrator.snapshot.digests import live_digests
+    from migrator.snapshot.take import take_snapshot
 
     server, certs = tls_server
     base = f"mysql://tlsuser:tls-secret@127.0.0.1:{server.port}/registry"

@@ -11,9 +11,9 @@ from migrator.verdicts import Status
 from migrator.mysql.connection import connect
 from migrator.errors import ExitCode
 from migrator.chain.executor import UpgradeOptions
-from migrator.schema.revisions import HEAD
+from migrator.chain.revisions import HEAD
+from migrator.schema import projections as schema_projections
 from migrator.snapshot.take import take_snapshot
-from migrator.verify import database as verify_database
 from tests.helpers import run_cli
 
 pytestmark = pytest.mark.integration
@@ -123,7 +123,7 @@ def test_verify_a_database_that_is_not_harbor(dbs_off):
 
 def test_the_audit_log_needs_the_snapshots_dump(upgraded):
     dbs, settings, manifest = upgraded
-    from migrator.snapshot.take import snapshot_paths
+    from migrator.archive.manifest import snapshot_paths
     snapshot_paths(manifest)[0].unlink()
     checks = _by_name(api.verify(settings, snapshot=str(manifest), only=("data",)))
     for name in ("data.access_log", "data.replication_jobs"):
@@ -148,7 +148,7 @@ def test_a_manifest_with_a_jobs_projection_is_compared_row_by_row(upgraded):
 def _hashed_here(db, revision):
     """The projections' rows fetched one by one and hashed in Python, not by the server."""
     out = {}
-    for name, p in verify_database.projections(revision).items():
+    for name, p in schema_projections.projections(revision).items():
         rows = [] if p is None else db.query(f"SELECT {p.key}, {p.line} FROM {p.source} ORDER BY {p.order}")
         short = [(str(key), hashlib.sha256(line if isinstance(line, bytes) else str(line).encode()).hexdigest()[:16])
                  for key, line in rows]
@@ -163,15 +163,15 @@ def test_projections_hashed_by_the_server_equal_the_rows_hashed_here(dbs_off, mo
     """Before (0.4.0) and after the upgrade (1.5.0, project_metadata, entity ids), with the seed's
     non-Latin-1 names: in key order across buckets, and row by row when a bucket outgrows
     group_concat_max_len."""
-    monkeypatch.setattr(verify_database, "BUCKET_ROWS", bucket_rows)
+    monkeypatch.setattr(schema_projections, "BUCKET_ROWS", bucket_rows)
     if bucket_bytes:
-        monkeypatch.setattr(verify_database, "_GROUPED_BYTES", bucket_bytes)
+        monkeypatch.setattr(schema_projections, "_GROUPED_BYTES", bucket_bytes)
     settings = dbs_off.seeded()
     for revision in ("0.4.0", HEAD):
         if revision == HEAD:
             api.upgrade(settings, UpgradeOptions())
         with connect(settings) as db:
-            found = verify_database.entity_fingerprints(db, revision)
+            found = schema_projections.entity_fingerprints(db, revision)
             assert found == _hashed_here(db, revision)
         assert found["users"]["rows"] >= 5 and "张三" not in json.dumps(found, ensure_ascii=False)  # hashes, not names
         assert {"1", "8"} <= set(found["users"]["keys"]) and found["members"]["rows"] >= 3

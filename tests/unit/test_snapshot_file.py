@@ -6,7 +6,7 @@ import hashlib
 import os
 import sys
 
-from migrator.snapshot import take as snapshot
+from migrator.snapshot import files as snapshot
 
 
 def test_written_bytes_are_hashed_and_handed_to_the_kernel_in_order_once_flushed(tmp_path, monkeypatch):
@@ -21,7 +21,7 @@ def test_written_bytes_are_hashed_and_handed_to_the_kernel_in_order_once_flushed
     monkeypatch.setattr(snapshot, "start_writeback", recording)
     blocks = [os.urandom(n) for n in (10, 999, 1, 2500, 7, 1000, 3)]
     with open(tmp_path / "dump", "wb") as fh:
-        out = snapshot._HashingFile(fh)
+        out = snapshot.HashingFile(fh)
         for block in blocks:
             out.write(block)
         out.finish()  # the requests are made by a thread of their own; this waits for them
