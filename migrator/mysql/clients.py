@@ -25,9 +25,9 @@ from ..settings import ConnectionSettings
 
 DUMP_CLIENTS = ("mariadb-dump", "mysqldump")
 SQL_CLIENTS = ("mariadb", "mysql")
-_F_SETPIPE_SZ = 1031  # Linux: a 1 MiB pipe halves the context switches of a 64 KiB one
+_F_SETPIPE_SZ = 1031  # Linux: a 1 MiB pipe, far fewer context switches than the default 64 KiB (docs/benchmarks.md)
 PIPE_BYTES = 1 << 20
-READ_BYTES = 1 << 20    # one read per pipeful: a quarter of the wake-ups of 256 KiB reads (snapshot ~1 % faster)
+READ_BYTES = 1 << 20    # one read per pipeful: a quarter of the wake-ups of 256 KiB reads (docs/benchmarks.md)
 
 # How the snapshot dumps: consistent, primary-key order, no dump date (two dumps of the same
 # data are byte-identical), no tablespaces (MySQL 8 would need PROCESS), no LOCK TABLES … WRITE
@@ -48,7 +48,7 @@ def dump_charset(columns: Iterable[tuple[str, str | None]]) -> str:
     ``binary`` when every column is a number, a date or UTF-8 (or ASCII) text: the client
     then writes exactly the bytes it would write in utf8mb4 (the server's conversion is the
     identity for them) but escapes them byte by byte instead of character by character,
-    measured 0.45-0.51 s of client CPU per million access_log rows instead of 0.58-0.61.
+    which costs the client less CPU (docs/benchmarks.md).
     Anything else (latin1 text, BLOB, BINARY, BIT, JSON, spatial) keeps ``utf8mb4`` with
     ``--hex-blob``, so that every snapshot's text is UTF-8 whatever the tables hold.
     """
@@ -152,8 +152,8 @@ def option_file(settings: ConnectionSettings, client: Client) -> Iterator[str]:
 def _stdbuf() -> tuple[str, ...]:
     """``stdbuf -o 1M`` where coreutils has it: the dump client writes its stdout through a
     4 KiB stdio buffer, 25,000 writes (and as many wake-ups of our reader) per 100 MB;
-    a 1 MiB buffer makes that ~100 (measured: the client's system time 0.09-0.15 s ->
-    0.04-0.06 s per million rows). Without it the client runs as it is."""
+    a 1 MiB buffer makes that ~100, and the client's system time drops with them
+    (docs/benchmarks.md). Without it the client runs as it is."""
     path = find_binary(["stdbuf"])
     return (path, f"-o{PIPE_BYTES}") if path else ()
 

@@ -31,9 +31,9 @@ _SEMICOLON_MISSES = 64
 
 def _statement_end(buf: bytes, pos: int) -> int:
     """``buf.find(b";\\n", pos)``, found through the ``;`` alone: a one-byte find is a
-    ``memchr`` and ``;`` is rare inside rows, so this reads the rows about twenty times
-    faster (measured: 0.004 s against 0.086 s per 100 MB). Rows full of ``;`` fall back
-    to the two-byte find after a few misses."""
+    ``memchr`` and ``;`` is rare inside rows, so this reads the rows much faster
+    (docs/benchmarks.md). Rows full of ``;`` fall back to the two-byte find after a few
+    misses."""
     for _ in range(_SEMICOLON_MISSES):
         i = buf.find(b";", pos)
         if i < 0 or i + 1 >= len(buf):
@@ -105,7 +105,7 @@ class TableScan:
     where the statements were split. Such statements are hashed and counted in place, as
     they stream by; a statement in MySQL's one-line form is split into rows first.
     (It finds the same statement boundaries as ``split_inserts`` but never copies a
-    statement: built on that, a snapshot spent ~0.06 s more CPU per 100 MiB of rows.)
+    statement: built on that, a snapshot spent more CPU; docs/benchmarks.md.)
     """
 
     def __init__(self) -> None:
