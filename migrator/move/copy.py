@@ -152,12 +152,15 @@ def copy_table(reader: SnapshotReader, pg: PgDatabase, move: conv.TableMove, pro
     with pg.transaction():
         pg.execute(f'TRUNCATE "{move.name}"')
         with pg.copy_in(move.name, move.target_columns) as copy:
-            for batch in batches:
-                for row in batch:
-                    copy.write_row(convert(row))
-                before, n = n, n + len(batch)
-                if report_every and n // report_every > before // report_every:
-                    progress(f"moving {move.name}: {n} rows")
+            try:
+                for batch in batches:
+                    for row in batch:
+                        copy.write_row(convert(row))
+                    before, n = n, n + len(batch)
+                    if report_every and n // report_every > before // report_every:
+                        progress(f"moving {move.name}: {n} rows")
+            finally:  # a stream stopped half-way is closed now, not whenever it is collected
+                getattr(batches, "close", lambda: None)()
         pg.execute(f"INSERT INTO {STATE_TABLE} (table_name, rows) VALUES (%s, %s) ON CONFLICT (table_name) "
                    "DO UPDATE SET rows = EXCLUDED.rows, finished_at = now()", (move.name, n))
     return n

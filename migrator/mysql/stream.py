@@ -7,8 +7,9 @@ CONSISTENT SNAPSHOT, READ ONLY`` and streams each table through an unbuffered
 server-side cursor (``SSCursor``) in batches: memory stays flat in table size.
 Nothing is ever written; the transaction is rolled back at the end.
 
-One unbuffered result at a time: a batch iterator must be exhausted (or
-closed) before the next query on the same reader.
+One unbuffered result at a time: a batch iterator must be exhausted before
+the next query on the same reader; one abandoned half-way ends the reader
+(its connection is dropped rather than made to read the rest of the table).
 """
 from __future__ import annotations
 
@@ -69,13 +70,27 @@ class SnapshotReader:
         """Every row of ``table`` (``columns`` in that order), in lists of at most ``batch_rows``."""
         sql = (f"SELECT {', '.join(quote_ident(c) for c in columns)} FROM {quote_ident(table)}"
                + (f" ORDER BY {quote_ident(order_by)}" if order_by else ""))
+        db = self._db
+        cur = db.conn.cursor(pymysql.cursors.SSCursor)
         try:
-            with self._db.conn.cursor(pymysql.cursors.SSCursor) as cur:
-                cur.execute(sql)
-                while True:
-                    rows = cur.fetchmany(batch_rows)
-                    if not rows:
-                        break
-                    yield list(rows)
+            cur.execute(sql)
+            while True:
+                rows = cur.fetchmany(batch_rows)
+                if not rows:
+                    break
+                yield list(rows)
+            cur.close()
         except pymysql.err.MySQLError as exc:
+            self._abandon()
             raise translate_error(exc, self.settings) from exc
+        except BaseException:
+            # Abandoned mid-table (the consumer failed or was interrupted): closing the
+            # cursor would first read the rest of the table; drop the connection instead.
+            self._abandon()
+            raise
+
+    def _abandon(self) -> None:
+        if self.db is not None:
+            with contextlib.suppress(Exception):
+                self.db.conn.close()
+            self.db = None
