@@ -22,23 +22,25 @@ from ..schema.introspect import introspect
 from ..schema.projections import entity_fingerprints
 from ..verdicts import Check, Status
 from .dumped_rows import TABLES as _DUMPED, compare_dumped_tables
+from .harbor_writes import HarborWrites, Sorted
 
 ROW_BY_ROW = {spec.name for spec in _DUMPED}
 _NOTHING = Fingerprint(0, "", {})
 
 
-def _diff_entity(name: str, before: Fingerprint, now: Fingerprint) -> list[str]:
+def _diff_entity(name: str, before: Fingerprint, now: Fingerprint,
+                 writes: HarborWrites | None = None) -> tuple[list[str], Sorted]:
+    """(the differences left, as lines; what Harbor 1.5.2 wrote itself, per ``writes``)."""
     if before.sha256 == now.sha256 and before.rows == now.rows:
-        return []
-    out = []
+        return [], Sorted({})
     old, new = before.keys, now.keys
-    missing = [k for k in old if k not in new]
-    extra = [k for k in new if k not in old]
-    changed = [k for k in old if k in new and old[k] != new[k]]
-    for label, keys in (("missing", missing), ("new", extra), ("changed", changed)):
-        if keys:
-            out.append(f"{name}: {len(keys)} {label}: {first_items(keys)}")
-    return out or [f"{name}: {before.rows} rows before, {now.rows} now"]
+    changes = {"missing": [k for k in old if k not in new], "new": [k for k in new if k not in old],
+               "changed": [k for k in old if k in new and old[k] != new[k]]}
+    own = writes.sort(name, changes) if writes is not None else Sorted(changes)
+    out = [f"{name}: {len(keys)} {label}: {first_items(keys)}" for label, keys in own.rest.items() if keys]
+    if out or own.notes:
+        return out, own
+    return [f"{name}: {before.rows} rows before, {now.rows} now"], own
 
 
 def verify_schema(db: Database, revision: str = HEAD) -> Check:
@@ -80,15 +82,19 @@ def verify_data(db: Database, manifest: Manifest | None, revision: str = HEAD,
         return checks
     now = {name: Fingerprint.from_json(f)
            for name, f in entity_fingerprints(db, revision, with_admiral, since=manifest.revision).items()}
+    writes = HarborWrites(db, manifest, dump)
     for name, was in before.items():
         if name in ROW_BY_ROW:  # a manifest from before these were compared row by row (below)
             continue
-        problems = _diff_entity(name, was, now.get(name, _NOTHING))
+        problems, own = _diff_entity(name, was, now.get(name, _NOTHING), writes)
         label = f"data.{name}"
+        rows = f"{was.rows} rows before, {now.get(name, _NOTHING).rows} now"
         if problems:
-            checks.append(Check(label, Status.FAIL, f"differs from the snapshot ({was.rows} rows before, "
-                                                    f"{now.get(name, _NOTHING).rows} now)", problems,
+            checks.append(Check(label, Status.FAIL, f"differs from the snapshot ({rows})", problems + own.notes,
                                 exit_code=int(ExitCode.VERIFY_FAILED)))
+        elif own.notes:
+            checks.append(Check(label, own.status, f"{rows}: only what Harbor 1.5.2 writes itself when it starts",
+                                own.notes))
         else:
             checks.append(Check(label, Status.OK, f"{was.rows} rows, as before the upgrade"))
     if dump is not None:
