@@ -78,8 +78,8 @@ def upgrade(settings: ConnectionSettings, options: UpgradeOptions | None = None,
             return UpgradeOutcome(before, before, None, True)
         skip = tuple(skip_checks) + (("other_clients",) if force_clients else ()) + \
             (("revision",) if from_revision else ())  # --from is the user's word on the revision
-        checks = run_preflight(db, before, live, snapshot_dir=snapshot_dir, harbor_user=harbor_user,
-                               skip=skip, report=False)
+        checks = run_preflight(db, before, live, target=target, snapshot_dir=snapshot_dir,
+                               harbor_user=harbor_user, skip=skip, report=False)
         for c in checks:
             if c.status.value != "ok":
                 progress(f"pre-flight {c.line()}")
@@ -213,7 +213,7 @@ def plan(settings: ConnectionSettings, target: str = HEAD, *, from_revision: str
             st = None
             if not from_revision:
                 raise
-        checks = run_preflight(db, st, live, snapshot_dir=snapshot_dir, harbor_user=harbor_user,
+        checks = run_preflight(db, st, live, target=target, snapshot_dir=snapshot_dir, harbor_user=harbor_user,
                                skip=tuple(skip_checks) + (("revision",) if from_revision else ()))
         start = start_revision(st, from_revision) if (st or from_revision) else None
         steps: list[PlannedStep] = []
@@ -233,7 +233,8 @@ def plan(settings: ConnectionSettings, target: str = HEAD, *, from_revision: str
                     size = sizes.get(main)
                     rows = size.rows if size else 0
                     width = size.avg_row_bytes if size else 100.0
-                    seconds, how = estimate_op(o.kind, o.rewrites, o.name, rows, width, rates, recorded)
+                    seconds, how = estimate_op(o.kind, o.rewrites, rs.revision, o.name, rows, width, rates,
+                                               recorded)
                     ops.append(PlannedOp(o.name, o.kind, list(o.tables), o.rewrites, rows, seconds, how,
                                          o.statements))
                 steps.append(PlannedStep(rs.revision, rs.summary, ops))

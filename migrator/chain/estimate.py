@@ -13,9 +13,7 @@ from __future__ import annotations
 import dataclasses
 import time
 
-import pymysql
-
-from ..mysql.connection import Database, quote_ident as q
+from ..mysql.connection import Database, connect, quote_ident as q
 from ..safety.journal import Journal
 
 CALIBRATION_ROWS = 1 << 16
@@ -58,54 +56,56 @@ def table_sizes(db: Database, tables: list[str] | None = None) -> dict[str, Tabl
 
 
 def calibrate(db: Database) -> Rates:
-    """Time a copy and a rebuild of a TEMPORARY table in a second session."""
-    conn = pymysql.connect(**db.settings.pymysql_kwargs())
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION'")
-            cur.execute("CREATE TEMPORARY TABLE hm_calib (log_id int NOT NULL AUTO_INCREMENT PRIMARY KEY, "
-                        "username varchar(255) NOT NULL, project_id int NOT NULL, repo_name varchar(256), "
-                        "repo_tag varchar(128), GUID varchar(64), operation varchar(20) NOT NULL, op_time timestamp "
-                        "NULL, KEY pid_optime (project_id, op_time)) ENGINE=InnoDB")
-            cur.execute("INSERT INTO hm_calib (username, project_id, repo_name, repo_tag, operation, op_time) VALUES "
-                        "('calibration-user', 1, 'library/calibration-repository', 'v1.0.0', 'pull', NOW())")
-            while True:
-                cur.execute("SELECT COUNT(*) FROM hm_calib")
-                n = cur.fetchone()[0]
-                if n >= CALIBRATION_ROWS:
-                    break
-                cur.execute("INSERT INTO hm_calib (username, project_id, repo_name, repo_tag, operation, op_time) "
-                            "SELECT username, project_id + log_id % 7, CONCAT(repo_name, log_id), repo_tag, operation, "
-                            f"op_time FROM hm_calib LIMIT {CALIBRATION_ROWS - n}")
-            cur.execute("CREATE TEMPORARY TABLE hm_calib2 LIKE hm_calib")
-            t0 = time.perf_counter()
-            cur.execute("INSERT INTO hm_calib2 SELECT * FROM hm_calib ORDER BY log_id")
-            copy = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            cur.execute("ALTER TABLE hm_calib FORCE")
-            rebuild = time.perf_counter() - t0
-            cur.execute("SELECT AVG(LENGTH(username) + LENGTH(repo_name) + LENGTH(repo_tag) + 30) FROM hm_calib")
-            width = float(cur.fetchone()[0] or 100)
-            cur.execute("DROP TEMPORARY TABLE hm_calib, hm_calib2")
-    finally:
-        conn.close()
+    """Time a copy and a rebuild of a TEMPORARY table in a second session (``db``'s may be read-only)."""
+    with connect(db.settings) as cal:
+        cal.execute("SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION'")
+        cal.execute("CREATE TEMPORARY TABLE hm_calib (log_id int NOT NULL AUTO_INCREMENT PRIMARY KEY, "
+                    "username varchar(255) NOT NULL, project_id int NOT NULL, repo_name varchar(256), "
+                    "repo_tag varchar(128), GUID varchar(64), operation varchar(20) NOT NULL, op_time timestamp "
+                    "NULL, KEY pid_optime (project_id, op_time)) ENGINE=InnoDB")
+        cal.execute("INSERT INTO hm_calib (username, project_id, repo_name, repo_tag, operation, op_time) VALUES "
+                    "('calibration-user', 1, 'library/calibration-repository', 'v1.0.0', 'pull', NOW())")
+        while True:
+            n = int(cal.scalar("SELECT COUNT(*) FROM hm_calib"))
+            if n >= CALIBRATION_ROWS:
+                break
+            cal.execute("INSERT INTO hm_calib (username, project_id, repo_name, repo_tag, operation, op_time) "
+                        "SELECT username, project_id + log_id % 7, CONCAT(repo_name, log_id), repo_tag, operation, "
+                        f"op_time FROM hm_calib LIMIT {CALIBRATION_ROWS - n}")
+        cal.execute("CREATE TEMPORARY TABLE hm_calib2 LIKE hm_calib")
+        t0 = time.perf_counter()
+        cal.execute("INSERT INTO hm_calib2 SELECT * FROM hm_calib ORDER BY log_id")
+        copy = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        cal.execute("ALTER TABLE hm_calib FORCE")
+        rebuild = time.perf_counter() - t0
+        width = float(cal.scalar("SELECT AVG(LENGTH(username) + LENGTH(repo_name) + LENGTH(repo_tag) + 30) "
+                                 "FROM hm_calib") or 100)
+        cal.execute("DROP TEMPORARY TABLE hm_calib, hm_calib2")
     return Rates(copy / CALIBRATION_ROWS, rebuild / CALIBRATION_ROWS, width, "calibration")
 
 
-def journal_rates(journal: Journal) -> dict[str, tuple[float, int]]:
-    """(seconds, rows then) of each operation (by name) from the last run that recorded it."""
-    rates: dict[str, tuple[float, int]] = {}
+# Operation names repeat across revisions (every step ends with Converge ops named after their
+# table), so a recorded timing is only reused for the same operation of the same revision.
+Recorded = dict[tuple[str, str], tuple[float, int]]
+
+
+def journal_rates(journal: Journal) -> Recorded:
+    """(seconds, rows then) of each operation, by (revision, operation name), from the last run
+    that recorded it."""
+    rates: Recorded = {}
     for e in journal.events():
         if e.get("event") == "op_done":
-            rates[e["op"]] = (float(e["seconds"]), int(e.get("rows") or 0))
+            rates[(str(e.get("revision")), e["op"])] = (float(e["seconds"]), int(e.get("rows") or 0))
     return rates
 
 
-def estimate_op(kind: str, rewrites: bool, name: str, rows: int, width: float, rates: Rates,
-                recorded: dict[str, tuple[float, int]]) -> tuple[float, str]:
-    """(seconds, how) for one operation: the recorded time scaled by rows, else the calibrated rates."""
-    if name in recorded:
-        seconds, rows_then = recorded[name]
+def estimate_op(kind: str, rewrites: bool, revision: str, name: str, rows: int, width: float, rates: Rates,
+                recorded: Recorded) -> tuple[float, str]:
+    """(seconds, how) for operation ``name`` of step ``revision``: its recorded time scaled by
+    rows, else the calibrated rates."""
+    if (revision, name) in recorded:
+        seconds, rows_then = recorded[(revision, name)]
         return (seconds * rows / rows_then if rows_then and rows else seconds), "journal"
     if kind == "stamp":
         return FIXED_SECONDS["stamp"], "fixed"

@@ -26,7 +26,10 @@ def _secret(file: str | None, env: str, what: str) -> str | None:
 @click.command("verify")
 @connection_options
 @click.option("--only", multiple=True, type=click.Choice(api.SECTIONS), help="Run only this section (repeatable).")
-@click.option("--snapshot", type=click.Path(), help="The pre-upgrade snapshot (manifest or dump) to compare data with.")
+@click.option("--snapshot", type=click.Path(), help="The pre-upgrade snapshot (manifest or dump) to compare data with "
+                                                     "(default: the one this database's last upgrade took, from its "
+                                                     "journal).")
+@click.option("--no-snapshot", is_flag=True, help="Compare no data: schema and invariants only (the verdict says so).")
 @click.option("--with-admiral", is_flag=True, help="The upgrade ran with --with-admiral.")
 @click.option("--adminserver", help="Adminserver URL, e.g. http://adminserver:8080 (secret: "
                                     "--adminserver-secret-file or HARBOR_MIGRATE_ADMINSERVER_SECRET).")
@@ -47,10 +50,13 @@ def _secret(file: str | None, env: str, what: str) -> str | None:
                                        "verifying (the adminserver section compares it).")
 @click.option("--report", "report_file", type=click.Path(dir_okay=False), help="Also write a Markdown report here.")
 @json_option
-def verify(settings, only, snapshot, with_admiral, adminserver, adminserver_secret_file, registry, registry_user,
-           registry_password_file, harbor, harbor_user, harbor_password_file, timeout, ca_file, insecure,
-           harbor_db_user, report_file, as_json) -> None:
+def verify(settings, only, snapshot, no_snapshot, with_admiral, adminserver, adminserver_secret_file, registry,
+           registry_user, registry_password_file, harbor, harbor_user, harbor_password_file, timeout, ca_file,
+           insecure, harbor_db_user, report_file, as_json) -> None:
     """Check the upgraded database: schema, data (against the snapshot), and the live services.
+
+    Without --snapshot, data is compared with the snapshot the last upgrade of this database
+    took (named in its journal); with none, the verdict says only schema and invariants were checked.
 
     Exit 0 only when everything checked is consistent.
     """
@@ -58,7 +64,8 @@ def verify(settings, only, snapshot, with_admiral, adminserver, adminserver_secr
 
     configure_tls(insecure=insecure, ca_file=ca_file)
     report = api.verify(
-        settings, harbor_db_user=harbor_db_user, only=tuple(only), snapshot=snapshot, with_admiral=with_admiral,
+        settings, harbor_db_user=harbor_db_user, only=tuple(only), snapshot=snapshot, no_snapshot=no_snapshot,
+        with_admiral=with_admiral,
         adminserver=adminserver, adminserver_secret=_secret(adminserver_secret_file, "ADMINSERVER_SECRET",
                                                              "adminserver secret"),
         registry=registry, registry_user=registry_user or env_value("REGISTRY_USER"),
@@ -72,7 +79,7 @@ def verify(settings, only, snapshot, with_admiral, adminserver, adminserver_secr
     if as_json:
         emit_json(report.to_json())
     else:
-        click.echo(f"verify {report.database}: {'consistent' if report.ok else 'NOT consistent'}")
+        click.echo(f"verify {report.database}: {report.verdict}")
         for section, checks in report.sections.items():
             for c in checks:
                 click.echo(f"{section:>11} {c.line()}")

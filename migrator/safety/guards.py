@@ -10,7 +10,7 @@ import fnmatch
 import re
 
 from ..mysql.connection import Database
-from ..errors import ClientsConnected, Locked, MissingPrivileges
+from ..errors import Locked
 
 UPGRADE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "INDEX", "REFERENCES")
 SNAPSHOT_PRIVILEGES = ("SELECT", "LOCK TABLES")
@@ -44,16 +44,6 @@ def other_clients(db: Database) -> list[dict]:
         "information_schema.PROCESSLIST WHERE DB = %s AND ID <> CONNECTION_ID() AND COMMAND <> 'Daemon'",
         (db.name,))
     return rows
-
-
-def refuse_if_clients(db: Database, force: bool = False) -> list[dict]:
-    clients = other_clients(db)
-    if clients and not force:
-        who = ", ".join(f"#{c['id']} {c['user']}@{str(c['host']).rsplit(':', 1)[0]}" for c in clients[:5])
-        more = f" and {len(clients) - 5} more" if len(clients) > 5 else ""
-        raise ClientsConnected(f"{len(clients)} other client(s) use {db.name!r} ({who}{more}): stop Harbor "
-                               "(docker-compose down) before upgrading, or pass --force if they are harmless")
-    return clients
 
 
 def _grant_applies(target: str, database: str) -> bool:
@@ -108,21 +98,7 @@ def granted_privileges(db: Database) -> tuple[set[str], bool]:
     return privileges, roles
 
 
-def missing_privileges(db: Database, needed=UPGRADE_PRIVILEGES) -> list[str]:
-    privileges, roles = granted_privileges(db)
-    missing = [p for p in needed if p not in privileges]
-    return [] if roles and missing else missing
-
-
-def require_privileges(db: Database, needed=UPGRADE_PRIVILEGES, what: str = "the upgrade") -> None:
-    missing = missing_privileges(db, needed)
-    if missing:
-        user = db.scalar("SELECT CURRENT_USER()")
-        raise MissingPrivileges(
-            f"{what} needs {', '.join(missing)} on `{db.name}`.* for {user}: "
-            f"GRANT {', '.join(missing)} ON `{db.name}`.* TO {_quote_account(str(user))}")
-
-
-def _quote_account(account: str) -> str:
-    user, _, host = account.partition("@")
-    return f"'{user}'@'{host}'"
+def quote_account(account: str) -> str:
+    """``user@host`` as an account name for GRANT and SHOW CREATE USER (no host: any host, '%')."""
+    user, at, host = account.partition("@")
+    return f"'{user}'@'{host if at else '%'}'"

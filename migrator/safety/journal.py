@@ -53,11 +53,3 @@ class Journal:
                         except ValueError:
                             continue  # a line cut by a crash
         return read()
-
-    def last_timings(self) -> dict[str, float]:
-        """Seconds per operation name from the most recent completed run of each."""
-        timings: dict[str, float] = {}
-        for e in self.events():
-            if e.get("event") == "op_done":
-                timings[f"{e['revision']}:{e['op']}"] = float(e.get("seconds", 0.0))
-        return timings

@@ -7,7 +7,8 @@ import pytest
 
 from migrator.verdicts import Status
 from migrator.mysql.connection import ServerInfo
-from migrator.safety.preflight import check_server_version
+from migrator.safety.context import PreflightContext
+from migrator.safety.server_checks import check_server_version
 
 
 @dataclasses.dataclass
@@ -29,7 +30,7 @@ def _info(flavour: str, version: tuple[int, int, int]) -> ServerInfo:
     ("mariadb", (10, 2, 44), Status.OK), ("mariadb", (10, 11, 6), Status.OK), ("mariadb", (12, 0, 1), Status.WARN),
 ])
 def test_matrix(flavour, version, status):
-    check = check_server_version(_Server(_info(flavour, version)), None, None)
+    check = check_server_version(PreflightContext(_Server(_info(flavour, version)), None, None))
     assert check.status == status, check.message
     if status != Status.OK:
         assert "rehearse" in check.message or "upgrade" in check.message or "too old" in check.message
