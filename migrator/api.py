@@ -250,6 +250,8 @@ def plan(settings: ConnectionSettings, target: str = HEAD, *, from_revision: str
 class VerifyReport:
     database: str
     sections: dict[str, list]
+    snapshot: str | None = None        # the manifest data was compared with
+    not_compared: str | None = None    # why data was not compared with a snapshot, when it was wanted
 
     @property
     def checks(self) -> list:
@@ -265,13 +267,20 @@ class VerifyReport:
             return 0
         return codes.pop() if len(codes) == 1 else 13
 
+    @property
+    def verdict(self) -> str:
+        """``consistent`` / ``NOT consistent``, saying so when data was not compared with a snapshot."""
+        return ("consistent" if self.ok else "NOT consistent") + (f" ({self.not_compared})" if self.not_compared
+                                                                  else "")
+
     def to_json(self) -> dict:
-        return {"database": self.database, "ok": self.ok,
+        return {"database": self.database, "ok": self.ok, "verdict": self.verdict, "snapshot": self.snapshot,
                 "sections": {k: [c.to_json() for c in v] for k, v in self.sections.items()}}
 
     def markdown(self) -> str:
         lines = [f"# harbor-migrate verification of {self.database}", "",
-                 f"Result: **{'consistent' if self.ok else 'NOT consistent'}**", ""]
+                 f"Result: **{'consistent' if self.ok else 'NOT consistent'}**"
+                 + (f" ({self.not_compared})" if self.not_compared else ""), ""]
         for section, checks in self.sections.items():
             lines += [f"## {section}", "", "| check | status | result |", "| --- | --- | --- |"]
             for c in checks:
@@ -293,21 +302,42 @@ def verify_snapshot(path: str):
 SECTIONS = ("schema", "data", "adminserver", "registry", "harbor")
 
 
+def last_upgrade_snapshot(journal: Journal) -> str | None:
+    """The snapshot the last upgrade of this database recorded in its journal (None: none did).
+
+    A resumed run takes none, so the last "snapshot" event is still the one its upgrade began
+    from (``_snapshot_or_previous``); a rehearsal's records are about a throwaway copy."""
+    path = None
+    for e in journal.events():
+        if e.get("event") == "snapshot" and e.get("path") and not e.get("rehearsal"):
+            path = str(e["path"])
+    return path
+
+
 def verify(settings: ConnectionSettings, *, only: tuple[str, ...] = (), snapshot: str | None = None,
            with_admiral: bool = False, adminserver: str | None = None, adminserver_secret: str | None = None,
            registry: str | None = None, registry_user: str | None = None, registry_password: str | None = None,
            harbor: str | None = None, harbor_user: str | None = None, harbor_password: str | None = None,
-           timeout: float = 10.0, harbor_db_user: str | None = None) -> VerifyReport:
-    """Every requested section; a section whose endpoint is not given is skipped with a note."""
+           timeout: float = 10.0, harbor_db_user: str | None = None, no_snapshot: bool = False,
+           journal: Journal | None = None) -> VerifyReport:
+    """Every requested section; a section whose endpoint is not given is skipped with a note.
+
+    Data is compared with ``snapshot``, else with the snapshot of this database's last upgrade
+    (its journal), unless ``no_snapshot``: then only the invariants, and the verdict says so.
+    """
     from .verdicts import Check, Status
     from .archive.manifest import Manifest, snapshot_paths
     from .verify.database import verify_data, verify_schema
+    from .errors import ExitCode
 
     unknown = [s for s in only if s not in SECTIONS]
     if unknown:
         raise UsageError(f"unknown section(s) {', '.join(unknown)}: choose from {', '.join(SECTIONS)}")
+    if snapshot and no_snapshot:
+        raise UsageError("--snapshot and --no-snapshot contradict each other: pass one of them")
     wanted = only or SECTIONS
     sections: dict[str, list] = {}
+    manifest_path = not_compared = None
     with connect(settings) as db:
         from .chain.status import check_is_harbor
 
@@ -315,9 +345,25 @@ def verify(settings: ConnectionSettings, *, only: tuple[str, ...] = (), snapshot
         if "schema" in wanted:
             sections["schema"] = [verify_schema(db)]
         if "data" in wanted:
-            manifest = Manifest.load(snapshot) if snapshot else None
-            sections["data"] = verify_data(db, manifest, with_admiral=with_admiral,
-                                           dump=snapshot_paths(snapshot)[0] if snapshot else None)
+            recorded = None if snapshot or no_snapshot else last_upgrade_snapshot(journal or Journal(settings))
+            snapshot = snapshot or recorded
+            manifest_path = str(snapshot_paths(snapshot)[1]) if snapshot else None
+            if recorded and not snapshot_paths(recorded)[1].exists():
+                sections["data"] = [c for c in verify_data(db, None) if c.name != "data"] + [Check(
+                    "data.snapshot", Status.FAIL, f"{manifest_path}, the snapshot of this database's last upgrade "
+                    "(journal), is gone: pass --snapshot with its copy, or --no-snapshot to check the invariants only",
+                    exit_code=int(ExitCode.SNAPSHOT_INVALID))]
+                manifest_path = None
+            else:
+                manifest = Manifest.load(snapshot) if snapshot else None
+                sections["data"] = verify_data(db, manifest, with_admiral=with_admiral,
+                                               dump=snapshot_paths(snapshot)[0] if snapshot else None)
+                if recorded:
+                    sections["data"].insert(0, Check("data.snapshot", Status.OK, f"compared with {manifest_path}, "
+                                                     "the snapshot of this database's last upgrade (journal)"))
+            if not snapshot:
+                compared = ("schema and invariants only" if "schema" in wanted else "invariants only")
+                not_compared = f"{compared}: " + ("--no-snapshot" if no_snapshot else "no snapshot to compare data with")
         if "adminserver" in wanted:
             if adminserver:
                 from .verify.adminserver import verify_adminserver
@@ -345,4 +391,4 @@ def verify(settings: ConnectionSettings, *, only: tuple[str, ...] = (), snapshot
     if skipped:
         sections["skipped"] = [Check(s, Status.SKIP, f"not checked: pass --{s} URL" if s != "data" else
                                      "not checked") for s in skipped]
-    return VerifyReport(settings.masked_dsn(), sections)
+    return VerifyReport(settings.masked_dsn(), sections, manifest_path if "data" in wanted else None, not_compared)
