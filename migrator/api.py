@@ -11,7 +11,7 @@ from typing import Callable
 
 from .mysql.connection import Database, connect
 from .errors import UnknownVersion, UsageError
-from .chain.executor import Progress, UpgradeOptions, UpgradeResult, locked_run, run_steps
+from .chain.executor import Progress, UpgradeOptions, UpgradeResult, locked_run, run_chain
 from .safety.preflight import raise_on_failures, run_preflight
 from .safety.journal import Journal
 from .schema.diff import compare
@@ -56,7 +56,7 @@ def upgrade(settings: ConnectionSettings, options: UpgradeOptions | None = None,
             from_revision: str | None = None, force_clients: bool = False,
             confirm: Callable[[Status, str, str], bool] = lambda s, a, b: True,
             progress: Progress = lambda _: None, should_stop: Callable[[], bool] = lambda: False,
-            journal: Journal | None = None, before_run: Callable[[Database, Status], None] | None = None,
+            journal: Journal | None = None,
             skip_checks: tuple[str, ...] = (), snapshot_dir: str | None = None,
             harbor_user: str | None = None) -> UpgradeOutcome:
     """Upgrade to ``options.target``; a database already there is a no-op.
@@ -94,10 +94,8 @@ def upgrade(settings: ConnectionSettings, options: UpgradeOptions | None = None,
         def body() -> UpgradeResult:
             if snapshot_dir is not None:
                 snapshot.append(_snapshot_or_previous(db, before, snapshot_dir, journal, progress))
-            if before_run:
-                before_run(db, before)
             journal({"event": "run_start", "from": start, "to": target, "server": db.server_info().label})
-            result = run_steps(db, start, options, progress, should_stop, journal)
+            result = run_chain(db, start, options, progress, should_stop, journal)
             journal({"event": "run_done", "seconds": round(result.seconds, 4)})
             return result
 

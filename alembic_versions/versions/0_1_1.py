@@ -11,7 +11,6 @@ their first row and are renumbered; properties schema_version = 0.1.1.
 Revision ID: 0.1.1
 Revises: None
 """
-from alembic import op
 
 revision = '0.1.1'
 down_revision = None
@@ -23,7 +22,7 @@ def upgrade() -> None:
     """See the module docstring for the schema and data changes."""
     from migrator.chain.alembic_entry import run_revision
 
-    run_revision(op.get_bind(), revision)
+    run_revision(revision)
 
 
 def downgrade() -> None:

@@ -6,7 +6,6 @@ repo_tag; replication_policy, replication_target, replication_job.
 Revision ID: 0.3.0
 Revises: 0.1.1
 """
-from alembic import op
 
 revision = '0.3.0'
 down_revision = '0.1.1'
@@ -18,7 +17,7 @@ def upgrade() -> None:
     """See the module docstring for the schema and data changes."""
     from migrator.chain.alembic_entry import run_revision
 
-    run_revision(op.get_bind(), revision)
+    run_revision(revision)
 
 
 def downgrade() -> None:

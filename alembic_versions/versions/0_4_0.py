@@ -7,7 +7,6 @@ indexes pid_optime and poid_uptime; the repository table.
 Revision ID: 0.4.0
 Revises: 0.3.0
 """
-from alembic import op
 
 revision = '0.4.0'
 down_revision = '0.3.0'
@@ -19,7 +18,7 @@ def upgrade() -> None:
     """See the module docstring for the schema and data changes."""
     from migrator.chain.alembic_entry import run_revision
 
-    run_revision(op.get_bind(), revision)
+    run_revision(revision)
 
 
 def downgrade() -> None:

@@ -11,7 +11,6 @@ users that no longer exist: ''); op_time kept as it was.
 Revision ID: 1.2.0
 Revises: 0.4.0
 """
-from alembic import op
 
 revision = '1.2.0'
 down_revision = '0.4.0'
@@ -23,7 +22,7 @@ def upgrade() -> None:
     """See the module docstring for the schema and data changes."""
     from migrator.chain.alembic_entry import run_revision
 
-    run_revision(op.get_bind(), revision)
+    run_revision(revision)
 
 
 def downgrade() -> None:

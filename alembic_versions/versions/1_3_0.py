@@ -8,7 +8,6 @@ soft-deleted ones included, copied before project.public is dropped.
 Revision ID: 1.3.0
 Revises: 1.2.0
 """
-from alembic import op
 
 revision = '1.3.0'
 down_revision = '1.2.0'
@@ -20,7 +19,7 @@ def upgrade() -> None:
     """See the module docstring for the schema and data changes."""
     from migrator.chain.alembic_entry import run_revision
 
-    run_revision(op.get_bind(), revision)
+    run_revision(revision)
 
 
 def downgrade() -> None:

@@ -10,7 +10,6 @@ become enabled with {"kind":"Manual"}; properties ids in k order.
 Revision ID: 1.4.0
 Revises: 1.3.0
 """
-from alembic import op
 
 revision = '1.4.0'
 down_revision = '1.3.0'
@@ -22,7 +21,7 @@ def upgrade() -> None:
     """See the module docstring for the schema and data changes."""
     from migrator.chain.alembic_entry import run_revision
 
-    run_revision(op.get_bind(), revision)
+    run_revision(revision)
 
 
 def downgrade() -> None:

@@ -10,7 +10,6 @@ idx_uuid, idx_repository_tag.
 Revision ID: 1.5.0
 Revises: 1.4.0
 """
-from alembic import op
 
 revision = '1.5.0'
 down_revision = '1.4.0'
@@ -22,7 +21,7 @@ def upgrade() -> None:
     """See the module docstring for the schema and data changes."""
     from migrator.chain.alembic_entry import run_revision
 
-    run_revision(op.get_bind(), revision)
+    run_revision(revision)
 
 
 def downgrade() -> None:

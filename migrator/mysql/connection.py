@@ -11,10 +11,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import pymysql
 import pymysql.err
+import sqlalchemy
+import sqlalchemy.exc
+import sqlalchemy.pool
 
 from ..errors import (AuthFailed, ConnectionFailed, DatabaseMissing, MigratorError,
                      MissingPrivileges, StepFailed)
@@ -87,6 +90,50 @@ def translate_error(exc: Exception, settings: ConnectionSettings | None = None) 
     return StepFailed(f"server error {code}: {text}" if code else f"server error: {text}")
 
 
+def wrap_connection(connection: Any, settings: ConnectionSettings) -> "Database":
+    """Our ``Database`` on the PyMySQL connection inside a SQLAlchemy connection (alembic's
+    CLI path), in autocommit and with our session settings, as ``connect`` gives it."""
+    raw = connection.connection.dbapi_connection
+    raw.autocommit(True)
+    db = Database(raw, settings)
+    db.prepare_session()
+    return db
+
+
+def sqlalchemy_error(exc: "sqlalchemy.exc.DBAPIError", settings: ConnectionSettings) -> MigratorError:
+    """The error to report for a SQLAlchemy failure under alembic's runtime: when rolling back
+    its per-revision transaction failed while an error of ours was on its way out (the
+    connection was lost), that error; else the driver's error, translated."""
+    seen = exc.__context__
+    while seen is not None:
+        if isinstance(seen, MigratorError):
+            return seen
+        seen = seen.__context__
+    return translate_error(exc.orig, settings)
+
+
+@contextlib.contextmanager
+def sqlalchemy_connection(db: "Database") -> Iterator[Any]:
+    """A SQLAlchemy connection over ``db``'s own session, for alembic's runtime: the same
+    session settings, lock and statements as the rest of the run. The pool never closes or
+    resets it; ``db`` stays open and usable afterwards."""
+    engine = sqlalchemy.create_engine("mysql+pymysql://", creator=lambda: db.conn, poolclass=sqlalchemy.pool.StaticPool,
+                                      pool_reset_on_return=None)
+    try:
+        connection = engine.connect()
+    except sqlalchemy.exc.DBAPIError as exc:
+        raise translate_error(exc.orig, db.settings) from None
+    try:
+        yield connection
+    except sqlalchemy.exc.DBAPIError as exc:
+        raise sqlalchemy_error(exc, db.settings) from exc
+    finally:
+        # Closing rolls back SQLAlchemy's transaction: on a connection that was lost that fails
+        # too, and must not hide the error that got us here.
+        with contextlib.suppress(Exception):
+            connection.close()
+
+
 def connect(settings: ConnectionSettings) -> "Database":
     try:
         conn = pymysql.connect(**settings.pymysql_kwargs())
@@ -107,9 +154,6 @@ class Database:
         self.settings = settings
         self.name = settings.database
         self._info: ServerInfo | None = None
-        self.statement_log: list[str] | None = None  # set to a list to record executed SQL
-        # Called with each statement before it is sent (fault-injection tests kill here).
-        self.before_execute: Callable[[str], None] | None = None
 
     # -- session -----------------------------------------------------------------
     def prepare_session(self) -> None:
@@ -139,16 +183,11 @@ class Database:
 
     # -- statements --------------------------------------------------------------
     def execute(self, sql: str, args: Sequence[Any] | None = None) -> int:
-        if self.before_execute is not None:
-            self.before_execute(sql)
         try:
             with self.conn.cursor() as cur:
-                rows = cur.execute(sql, args)
+                return cur.execute(sql, args)
         except pymysql.err.MySQLError as exc:
             raise translate_error(exc, self.settings) from exc
-        if self.statement_log is not None:
-            self.statement_log.append(sql)
-        return rows
 
     def query(self, sql: str, args: Sequence[Any] | None = None) -> list[tuple]:
         try:

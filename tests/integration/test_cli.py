@@ -104,8 +104,12 @@ def test_not_a_harbor_database(dbs_off):
 
 def test_unknown_target_and_revision(tcp_db):
     server, db = tcp_db
-    code, out, err = run_cli(["upgrade", "--yes", "--to", "2.0.0", "--dsn", _dsn(server, db)])
-    _assert_clean_error(code, out, err, ExitCode.UNKNOWN_VERSION, "unknown target")
+    # A --to naming no release is a bad flag value (exit 2), not a state of the database (7).
+    for target in ("2.0.0", "9.9.9"):
+        code, out, err = run_cli(["upgrade", "--yes", "--to", target, "--dsn", _dsn(server, db)])
+        _assert_clean_error(code, out, err, ExitCode.USAGE, "unknown target")
+        code, out, err = run_cli(["plan", "--to", target, "--dsn", _dsn(server, db)])
+        _assert_clean_error(code, out, err, ExitCode.USAGE, "unknown target")
     with server.root_connection(db) as conn:
         conn.cursor().execute("UPDATE alembic_version SET version_num = '1.7.0'")
     code, out, err = run_cli(["upgrade", "--yes", "--dsn", _dsn(server, db)])
