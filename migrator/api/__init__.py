@@ -1,0 +1,13 @@
+"""The library API: one function per command, called by the CLI and by tests.
+
+Each takes connection settings (and options), does its work through the
+planner/executor/snapshot modules, and returns a result object that renders to
+text and JSON. Nothing here prints; progress goes to a callback.
+"""
+from __future__ import annotations
+
+from ..chain.executor import UpgradeOptions, UpgradeResult  # noqa: F401  (the types the verbs take and give)
+from ..chain.revisions import HEAD, ORDER, resolve_start, resolve_target  # noqa: F401
+from .plan import PlannedOp, PlannedStep, PlanReport, plan  # noqa: F401
+from .upgrade import UpgradeOutcome, schema_drift, start_revision, status, upgrade  # noqa: F401
+from .verify import SECTIONS, VerifyReport, last_upgrade_snapshot, verify, verify_snapshot  # noqa: F401
