@@ -12,9 +12,14 @@
   column, where no session TimeZone applies. MySQL's zero date becomes
   ``0001-01-01 00:00:00``, as Harbor's converter writes it; any other invalid
   date stops the move naming its row.
-- Text and numbers go as the driver reads them, as values (no dump text, no
-  escaping), so every character arrives as it was, apostrophes and backslashes
-  included.
+- Text and numbers arrive byte for byte, apostrophes and backslashes included.
+
+The copy engine does not convert in Python: ``copy_line_sql`` renders these same
+rules as one MySQL expression per table that yields each row as one line of
+PostgreSQL's COPY text format (fields joined by tabs, ``\\N`` for NULL,
+backslash, tab, newline and carriage return escaped, text as UTF-8), so the
+server formats and Python only moves bytes. ``row_converter`` states the same
+rules on driver values (the tests compare the two).
 - What 1.6.0 adds: ``harbor_label.deleted`` takes its default (false),
   ``admin_job`` starts empty, ``schema_migrations`` holds (1, false) and
   ``alembic_version`` exactly one row, ``1.6.0`` (harbor-facts §2.9: Harbor 1.7's core
@@ -29,7 +34,7 @@ import datetime as dt
 from typing import Any, Callable, Sequence
 
 from ..errors import DataConflict, UnknownVersion
-from .target_schema import ALEMBIC_VERSION, BOOL, SCHEMA_MIGRATIONS_ROW, TABLES, TS, Table
+from .target_schema import ALEMBIC_VERSION, BIGINT, BOOL, INT, SCHEMA_MIGRATIONS_ROW, SMALLINT, TABLES, TS, Table
 
 ZERO_DATE = "0000-00-00 00:00:00"
 ZERO_DATE_TARGET = dt.datetime(1, 1, 1, 0, 0, 0)
@@ -55,6 +60,7 @@ class ColumnMove:
     source: str
     kind: str               # "copy", "bool" or "time"
     not_null: bool = False
+    numeric: bool = False   # an integer target: its text needs no escaping
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,7 +104,7 @@ def table_move(table: Table) -> TableMove:
         cols = tuple(ColumnMove(c.name, c.name, "copy", c.not_null) for c in table.columns)
         return TableMove(table, None, cols)
     cols = tuple(ColumnMove(c.name, RENAMED_COLUMNS.get((table.name, c.name), c.name), _kind(c.type),
-                            c.not_null or c.serial)
+                            c.not_null or c.serial, c.serial or c.type in (INT, SMALLINT, BIGINT))
                  for c in table.columns if (table.name, c.name) not in ADDED_COLUMNS)
     return TableMove(table, RENAMED_TABLES.get(table.name, table.name), cols)
 
@@ -172,6 +178,51 @@ def row_converter(move: TableMove) -> Callable[[Sequence[Any]], tuple]:
         return tuple(out)
 
     return convert
+
+
+# COPY text format (PostgreSQL's documentation, "Text Format"): these four escaped, NULL as \N.
+# The literals below are MySQL strings in the reader's session, whose sql_mode has no
+# NO_BACKSLASH_ESCAPES (mysql/connection.SESSION_SQL_MODE): '\\\\' is one backslash.
+_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
+_NULL = "'\\\\N'"
+_ZERO_DATES = (ZERO_DATE, ZERO_DATE[:10])
+
+
+def _mysql_literal(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "''").replace("\t", "\\t").replace(
+        "\n", "\\n").replace("\r", "\\r") + "'"
+
+
+def _field_sql(col: ColumnMove) -> str:
+    """One column as its COPY text field (never NULL: CONCAT_WS would drop the field)."""
+    c = "`" + col.source.replace("`", "``") + "`"
+    if col.kind == "bool":      # 0 false, anything else true; NULL false where 1.6.0 says NOT NULL
+        return f"IF({c} IS NULL, {_mysql_literal('f') if col.not_null else _NULL}, IF({c} <> 0, 't', 'f'))"
+    if col.kind == "time":      # to the second as read in the UTC session; the zero date as Harbor writes it
+        text = f"CAST({c} AS CHAR)"
+        zero = ", ".join(_mysql_literal(z) for z in _ZERO_DATES)
+        return (f"IF({c} IS NULL, {_NULL}, IF({text} IN ({zero}), "
+                f"{_mysql_literal(ZERO_DATE_TARGET.isoformat(' '))}, {text}))")
+    if col.numeric:
+        return f"IFNULL({c}, {_NULL})"
+    text = f"CONVERT({c} USING utf8mb4)"
+    for raw, escaped in _ESCAPES:
+        text = f"REPLACE({text}, {_mysql_literal(raw)}, {_mysql_literal(escaped)})"
+    return f"IFNULL({text}, {_NULL})"
+
+
+def copy_line_sql(move: TableMove) -> str:
+    """A MySQL expression giving each source row as one line of COPY text (no newline), as bytes.
+
+    The same decisions as ``row_converter``, made by the server: a binary
+    result, so the driver hands the UTF-8 bytes over without decoding them.
+    An invalid date other than the zero date reaches PostgreSQL as its text and
+    is refused there, naming the table, line and column.
+    """
+    if move.source is None:
+        raise ValueError(f"{move.name} has no source table")
+    fields = ", ".join(_field_sql(col) for col in move.columns)
+    return f"CAST(CONVERT(CONCAT_WS('\\t', {fields}) USING utf8mb4) AS BINARY)"
 
 
 def by_name(name: str) -> TableMove:

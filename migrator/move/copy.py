@@ -9,7 +9,8 @@
 2. the source, in one consistent, read-only snapshot: at revision 1.5.0, with
    exactly the columns ``conversions`` expects (MySQL is never written).
 3. every table, in one PostgreSQL transaction each: ``TRUNCATE``, ``COPY`` of the
-   converted rows streamed in batches from a server-side cursor, and the table's
+   rows as COPY text that MySQL renders (``conversions.copy_line_sql``), streamed
+   in batches from a server-side cursor, and the table's
    row in the state table. A move killed anywhere leaves each table either
    finished (recorded) or untouched; a rerun keeps the finished ones whose row
    count still matches and redoes the rest.
@@ -21,9 +22,12 @@
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import queue
+import threading
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
 from ..errors import Locked, TargetNotEmpty, UnknownVersion
 from ..mysql.stream import SnapshotReader
@@ -40,6 +44,8 @@ STATE_DDL = (f"CREATE TABLE {STATE_TABLE} (table_name varchar(64) PRIMARY KEY, r
 # One move per target database at a time (pg_try_advisory_lock's key; any constant will do).
 LOCK_KEY = 0x68617262_6f72
 INT_MAX = 2 ** 31 - 1
+# Chunks (batch_rows lines each) read ahead of the COPY: enough to keep both sides busy.
+QUEUE_DEPTH = 8
 
 
 @dataclasses.dataclass
@@ -140,30 +146,84 @@ def check_source(reader: SnapshotReader) -> None:
 
 def copy_table(reader: SnapshotReader, pg: PgDatabase, move: conv.TableMove, progress: Progress,
                batch_rows: int, report_every: int) -> int:
-    """One table, all rows or none: TRUNCATE, COPY, recorded as finished, in one transaction."""
-    convert = conv.row_converter(move)
-    key = move.key_index
-    if move.source is None:
-        batches = iter([list(move.generated_rows)])
-    else:
-        batches = reader.batches(move.source, move.source_columns,
-                                 move.source_columns[key] if key is not None else None, batch_rows)
+    """One table, all rows or none: TRUNCATE, COPY, recorded as finished, in one transaction.
+
+    MySQL renders each row as a line of COPY text (``conv.copy_line_sql``); a
+    thread reads those lines while this one writes them to COPY, so reading
+    and writing overlap on two cores. The queue between them is bounded:
+    memory stays flat in table size.
+    """
     n = 0
     with pg.transaction():
         pg.execute(f'TRUNCATE "{move.name}"')
         with pg.copy_in(move.name, move.target_columns) as copy:
-            try:
-                for batch in batches:
-                    for row in batch:
-                        copy.write_row(convert(row))
-                    before, n = n, n + len(batch)
-                    if report_every and n // report_every > before // report_every:
-                        progress(f"moving {move.name}: {n} rows")
-            finally:  # a stream stopped half-way is closed now, not whenever it is collected
-                getattr(batches, "close", lambda: None)()
+            if move.source is None:
+                for row in move.generated_rows:
+                    copy.write_row(row)
+                n = len(move.generated_rows)
+            else:
+                key = move.key_index
+                chunks = reader.chunks(move.source, conv.copy_line_sql(move),
+                                       move.source_columns[key] if key is not None else None, batch_rows)
+                with contextlib.closing(_read_ahead(chunks)) as ahead:   # stopped here, not when collected
+                    for rows, data in ahead:
+                        copy.write(data)
+                        before, n = n, n + rows
+                        if report_every and n // report_every > before // report_every:
+                            progress(f"moving {move.name}: {n} rows")
         pg.execute(f"INSERT INTO {STATE_TABLE} (table_name, rows) VALUES (%s, %s) ON CONFLICT (table_name) "
                    "DO UPDATE SET rows = EXCLUDED.rows, finished_at = now()", (move.name, n))
     return n
+
+
+_DONE = object()
+
+
+def _read_ahead(chunks: Iterator[tuple[int, bytes]], depth: int = QUEUE_DEPTH) -> Iterator[tuple[int, bytes]]:
+    """``chunks`` produced by a thread, at most ``depth`` ahead of the consumer.
+
+    The thread's exception is raised here. When the consumer stops early (an
+    error, Ctrl-C, a progress callback that raises) the thread is told to stop,
+    closes the stream itself (which drops the MySQL connection rather than read
+    the rest) and is waited for, so nothing outlives the table.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    failure: list[BaseException] = []
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in chunks:
+                if not put(item):
+                    break
+        except BaseException as exc:  # handed to the consumer, raised there
+            failure.append(exc)
+        finally:
+            chunks.close()  # type: ignore[attr-defined]
+            put(_DONE)
+
+    thread = threading.Thread(target=produce, name="move-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                break
+            yield item  # type: ignore[misc]
+        if failure:
+            raise failure[0]
+    finally:
+        stop.set()
+        thread.join()
 
 
 def next_id(max_id: int | None, auto_increment: int | None) -> int:

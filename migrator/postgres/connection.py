@@ -205,6 +205,11 @@ def translate_pg_error(exc: Exception, settings: PgSettings | None = None) -> Mi
     if state.startswith("23"):
         name = getattr(getattr(exc, "diag", None), "constraint_name", None)
         return DataConflict(f"rows break a constraint{' ' + name if name else ''} on {where}: {text}")
+    if state.startswith("22"):   # a value the column cannot hold (a COPY names its table, line and column)
+        context = getattr(getattr(exc, "diag", None), "context", None) or ""
+        where_row = context.strip().splitlines()[0] if context.strip() else ""
+        return DataConflict(f"{text}{' (' + where_row + ')' if where_row else ''}, which the target cannot "
+                            "hold — correct the row on the source, then run again")
     if state.startswith("08") or state in ("57P01", "57P02", "57P03") \
             or isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError, OSError)) and not state:
         return ConnectionFailed(f"cannot reach {where}: {text} — check host, port, socket, TLS "
