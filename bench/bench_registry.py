@@ -46,7 +46,7 @@ def rss_mib() -> float:
 # ---------------------------------------------------------------------------------------------
 def child(args: argparse.Namespace) -> int:
     from migrator.mysql import connection as dbmod
-    from migrator.verdicts import Status
+    from migrator.verdicts import Verdict
     from migrator.settings import ConnectionSettings
     from migrator.verify.registry import reconcile
     from migrator.verify.registry_client import RegistryClient
@@ -67,8 +67,8 @@ def child(args: argparse.Namespace) -> int:
             "rss_baseline_mib": baseline, "rss_peak_mib": rss_mib(),
             "statuses": {c.name: c.status.value for c in checks},
             "matched": next((c.data.get("matched") for c in checks if c.name == "registry.catalog"), None),
-            "ok": all(c.status is Status.OK for c in checks),
-            "failure": next((c.message for c in checks if c.status is Status.FAIL), None),
+            "ok": all(c.status is Verdict.OK for c in checks),
+            "failure": next((c.message for c in checks if c.status is Verdict.FAIL), None),
         }
         if args.trace_memory:
             out["traced_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20

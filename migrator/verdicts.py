@@ -11,7 +11,7 @@ import enum
 from typing import Any, Iterable
 
 
-class Status(str, enum.Enum):
+class Verdict(str, enum.Enum):
     OK = "ok"
     WARN = "warn"
     FAIL = "fail"
@@ -21,7 +21,7 @@ class Status(str, enum.Enum):
 @dataclasses.dataclass
 class Check:
     name: str
-    status: Status
+    status: Verdict
     message: str
     details: list[str] = dataclasses.field(default_factory=list)
     data: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -37,9 +37,9 @@ class Check:
         return f"[{self.status.value:>4}] {self.name}: {self.message}"
 
 
-def worst(checks: Iterable[Check]) -> Status:
-    order = [Status.SKIP, Status.OK, Status.WARN, Status.FAIL]
-    result = Status.SKIP
+def worst(checks: Iterable[Check]) -> Verdict:
+    order = [Verdict.SKIP, Verdict.OK, Verdict.WARN, Verdict.FAIL]
+    result = Verdict.SKIP
     for c in checks:
         if order.index(c.status) > order.index(result):
             result = c.status

@@ -15,20 +15,20 @@ from ..schema.introspect import introspect
 from ..settings import ConnectionSettings
 from ..chain import revisions as chain
 from ..chain.revisions import HEAD, ORDER
-from ..chain.status import Status, locate
+from ..chain.status import DatabaseState, State, locate
 from ..errors import Aborted
 from ..snapshot.take import take_snapshot
 
 
-def status(settings: ConnectionSettings) -> Status:
+def status(settings: ConnectionSettings) -> DatabaseState:
     with connect(settings) as db:
         return locate(db)
 
 
 @dataclasses.dataclass
 class UpgradeOutcome:
-    before: Status
-    after: Status | None
+    before: DatabaseState
+    after: DatabaseState | None
     result: UpgradeResult | None
     noop: bool
     snapshot: str | None = None
@@ -39,7 +39,7 @@ class UpgradeOutcome:
                 "run": self.result.to_json() if self.result else None}
 
 
-def start_revision(st: Status, from_revision: str | None) -> str:
+def start_revision(st: DatabaseState, from_revision: str | None) -> str:
     if from_revision:
         if not chain.is_known(from_revision):
             raise UnknownVersion(f"--from {from_revision}: known revisions are {', '.join(ORDER)}")
@@ -51,7 +51,7 @@ def start_revision(st: Status, from_revision: str | None) -> str:
 
 def upgrade(settings: ConnectionSettings, options: UpgradeOptions | None = None, *,
             from_revision: str | None = None, force_clients: bool = False,
-            confirm: Callable[[Status, str, str], bool] = lambda s, a, b: True,
+            confirm: Callable[[DatabaseState, str, str], bool] = lambda s, a, b: True,
             progress: Progress = lambda _: None, should_stop: Callable[[], bool] = lambda: False,
             journal: Journal | None = None,
             skip_checks: tuple[str, ...] = (), snapshot_dir: str | None = None,
@@ -71,7 +71,7 @@ def upgrade(settings: ConnectionSettings, options: UpgradeOptions | None = None,
         if chain.index(target) < chain.index(start):
             raise UnknownVersion(f"the database is at {start}, past the target {target}: harbor-migrate does not "
                                  "downgrade; restore the snapshot taken before the upgrade instead")
-        if start == target and before.state != "dirty":
+        if start == target and before.state is not State.DIRTY:
             return UpgradeOutcome(before, before, None, True)
         skip = tuple(skip_checks) + (("other_clients",) if force_clients else ()) + \
             (("revision",) if from_revision else ())  # --from is the user's word on the revision
@@ -100,7 +100,7 @@ def upgrade(settings: ConnectionSettings, options: UpgradeOptions | None = None,
         return UpgradeOutcome(before, after, result, False, snapshot[0] if snapshot else None)
 
 
-def _snapshot_or_previous(db: Database, before: Status, directory: str, journal: Journal,
+def _snapshot_or_previous(db: Database, before: DatabaseState, directory: str, journal: Journal,
                           progress: Progress) -> str | None:
 
     # Snapshots of runs that did not finish: the first of them is where this upgrade began.
@@ -110,7 +110,7 @@ def _snapshot_or_previous(db: Database, before: Status, directory: str, journal:
             unfinished = []
         elif e.get("event") == "snapshot" and e.get("path"):
             unfinished.append(e["path"])
-    if before.state == "dirty":
+    if before.state is State.DIRTY:
         where = unfinished[0] if unfinished else None
         progress("snapshot: skipped — resuming a half-done upgrade; roll back with the snapshot of the first run"
                  + (f": {where}" if where else " (not in this machine's journal)"))

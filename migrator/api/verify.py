@@ -9,7 +9,7 @@ from ..safety.journal import Journal
 from ..schema.introspect import introspect
 from ..settings import ConnectionSettings
 from ..archive.frames import verify_snapshot as check
-from ..verdicts import Check, Status
+from ..verdicts import Check, Verdict
 from ..archive.manifest import Manifest, snapshot_paths
 from ..verify.database import verify_data, verify_schema
 from ..chain.status import check_is_harbor
@@ -114,7 +114,7 @@ def verify(settings: ConnectionSettings, *, only: tuple[str, ...] = (), snapshot
             manifest_path = str(snapshot_paths(snapshot)[1]) if snapshot else None
             if recorded and not snapshot_paths(recorded)[1].exists():
                 sections["data"] = [c for c in verify_data(db, None) if c.name != "data"] + [Check(
-                    "data.snapshot", Status.FAIL, f"{manifest_path}, the snapshot of this database's last upgrade "
+                    "data.snapshot", Verdict.FAIL, f"{manifest_path}, the snapshot of this database's last upgrade "
                     "(journal), is gone: pass --snapshot with its copy, or --no-snapshot to check the invariants only",
                     exit_code=int(ExitCode.SNAPSHOT_INVALID))]
                 manifest_path = None
@@ -123,7 +123,7 @@ def verify(settings: ConnectionSettings, *, only: tuple[str, ...] = (), snapshot
                 sections["data"] = verify_data(db, manifest, with_admiral=with_admiral,
                                                dump=snapshot_paths(snapshot)[0] if snapshot else None)
                 if recorded:
-                    sections["data"].insert(0, Check("data.snapshot", Status.OK, f"compared with {manifest_path}, "
+                    sections["data"].insert(0, Check("data.snapshot", Verdict.OK, f"compared with {manifest_path}, "
                                                      "the snapshot of this database's last upgrade (journal)"))
             if not snapshot:
                 compared = ("schema and invariants only" if "schema" in wanted else "invariants only")
@@ -134,22 +134,22 @@ def verify(settings: ConnectionSettings, *, only: tuple[str, ...] = (), snapshot
                 sections["adminserver"] = verify_adminserver(adminserver, adminserver_secret, harbor_conn,
                                                              timeout=timeout)
             elif only:
-                sections["adminserver"] = [Check("adminserver", Status.FAIL, "--adminserver URL is required",
+                sections["adminserver"] = [Check("adminserver", Verdict.FAIL, "--adminserver URL is required",
                                                  exit_code=2)]
         if "registry" in wanted:
             if registry:
                 sections["registry"] = verify_registry(db, registry, username=registry_user,
                                                        password=registry_password, timeout=timeout)
             elif only:
-                sections["registry"] = [Check("registry", Status.FAIL, "--registry URL is required", exit_code=2)]
+                sections["registry"] = [Check("registry", Verdict.FAIL, "--registry URL is required", exit_code=2)]
         if "harbor" in wanted:
             if harbor:
                 sections["harbor"] = verify_harbor(db, harbor, username=harbor_user or "admin",
                                                    password=harbor_password or "", timeout=timeout)
             elif only:
-                sections["harbor"] = [Check("harbor", Status.FAIL, "--harbor URL is required", exit_code=2)]
+                sections["harbor"] = [Check("harbor", Verdict.FAIL, "--harbor URL is required", exit_code=2)]
     skipped = [s for s in wanted if s not in sections]
     if skipped:
-        sections["skipped"] = [Check(s, Status.SKIP, f"not checked: pass --{s} URL" if s != "data" else
+        sections["skipped"] = [Check(s, Verdict.SKIP, f"not checked: pass --{s} URL" if s != "data" else
                                      "not checked") for s in skipped]
     return VerifyReport(settings.masked_dsn(), sections, manifest_path if "data" in wanted else None, not_compared)

@@ -23,7 +23,7 @@ try:  # cryptography >= 47 keeps CFB among the "decrepit" modes; 49 drops the ol
 except ImportError:  # pragma: no cover - older cryptography
     from cryptography.hazmat.primitives.ciphers.modes import CFB
 
-from ..verdicts import Check, Status
+from ..verdicts import Check, Verdict
 from ..errors import ExitCode, KeyInvalid, NotHarbor
 from ..mysql.connection import Database
 
@@ -113,7 +113,7 @@ def check_key(db: Database, keyfile: str | os.PathLike) -> list[Check]:
     ExitCode.KEY_INVALID; targets are named by id and name only.
     """
     key = read_key(keyfile)
-    checks = [Check("secretkey.file", Status.OK, f"{keyfile}: {KEY_BYTES} bytes")]
+    checks = [Check("secretkey.file", Verdict.OK, f"{keyfile}: {KEY_BYTES} bytes")]
     if not db.has_table("replication_target"):
         raise NotHarbor(f"{db.settings.describe()} has no replication_target table: not a Harbor database")
     rows = db.query("SELECT id, name, password FROM replication_target ORDER BY id")
@@ -145,16 +145,16 @@ def check_target_passwords(rows: list[tuple], key: bytes) -> Check:
                        "encrypted with")
     data = {"targets": len(rows), "decrypted": len(sizes), "failed": len(bad), "legacy": len(legacy)}
     if bad:
-        return Check("secretkey.replication_targets", Status.FAIL,
+        return Check("secretkey.replication_targets", Verdict.FAIL,
                      f"{len(bad)} of {len(sizes) + len(bad)} encrypted target password(s) do not decrypt with "
                      "this key: use the secretkey file of the 0.5.0 installation that stored them",
                      bad + legacy, data, exit_code=int(ExitCode.KEY_INVALID))
     if not sizes:
-        return Check("secretkey.replication_targets", Status.SKIP,
+        return Check("secretkey.replication_targets", Verdict.SKIP,
                      "no encrypted replication target password to test the key against", legacy, data)
     if chance_of_false_pass(sizes) > _DOUBT:
-        return Check("secretkey.replication_targets", Status.WARN,
+        return Check("secretkey.replication_targets", Verdict.WARN,
                      f"{len(sizes)} target password(s) decrypt to text, but they are too short to prove the "
                      "key: a wrong key could also give text", legacy, data)
-    return Check("secretkey.replication_targets", Status.OK,
+    return Check("secretkey.replication_targets", Verdict.OK,
                  f"all {len(sizes)} encrypted target password(s) decrypt to text with this key", legacy, data)

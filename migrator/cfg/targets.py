@@ -7,7 +7,7 @@ target, or all its replications fail after the upgrade (harbor-facts §5.5, §8.
 """
 from __future__ import annotations
 
-from ..verdicts import Check, Status
+from ..verdicts import Check, Verdict
 from ..mysql.connection import Database
 from ..errors import ConfigInvalid, NotHarbor, PreflightFailed
 from .parse import parse
@@ -44,22 +44,22 @@ def apply_insecure_from_cfg(db: Database, old_cfg_text: str, dry_run: bool = Fal
     data = {"targets": len(rows), "verify_remote_cert": {True: "on", False: "off", None: None}[verify],
             "dry_run": dry_run}
     if verify is None:
-        return Check(NAME, Status.OK, f"verify_remote_cert is not set in {source} (0.5.0's default is on): "
+        return Check(NAME, Verdict.OK, f"verify_remote_cert is not set in {source} (0.5.0's default is on): "
                      "certificates stay verified, nothing to change", data=data)
     if verify:
-        return Check(NAME, Status.OK, f"verify_remote_cert = on in {source}: certificates stay verified, "
+        return Check(NAME, Verdict.OK, f"verify_remote_cert = on in {source}: certificates stay verified, "
                      "nothing to change", data=data)
     to_change = [int(r[0]) for r in rows if int(r[1] or 0) != 1]
     data["to_change"] = to_change
     if not to_change:
-        return Check(NAME, Status.OK, f"all {len(rows)} replication target(s) already have insecure = 1", data=data)
+        return Check(NAME, Verdict.OK, f"all {len(rows)} replication target(s) already have insecure = 1", data=data)
     if dry_run:
-        return Check(NAME, Status.WARN, f"would set insecure = 1 on {len(to_change)} of {len(rows)} replication "
+        return Check(NAME, Verdict.WARN, f"would set insecure = 1 on {len(to_change)} of {len(rows)} replication "
                      "target(s) (dry run: nothing changed)", [f"target id={i}" for i in to_change], data)
     with db.transaction():
         changed = db.execute("UPDATE replication_target SET insecure = 1, update_time = update_time "
                              "WHERE insecure <> 1")
     data["changed"] = changed
-    return Check(NAME, Status.OK, f"set insecure = 1 on {changed} of {len(rows)} replication target(s): "
+    return Check(NAME, Verdict.OK, f"set insecure = 1 on {changed} of {len(rows)} replication target(s): "
                  "their certificates are no longer verified, as with 0.5.0's verify_remote_cert = off",
                  [f"target id={i}" for i in to_change], data)

@@ -10,6 +10,7 @@ dirty, with the operations still to do.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import re
 from typing import Any
 
@@ -25,15 +26,31 @@ from .revisions import ORDER, RELEASES
 HARBOR_MARKERS = {"user", "project", "access_log", "role"}
 
 
+class State(str, enum.Enum):
+    """Where the database stands as a whole; prints and serialises as its bare value ("clean", ...)."""
+    CLEAN = "clean"
+    DIRTY = "dirty"        # the next step ran in part
+    DRIFTED = "drifted"    # at a known revision, with differences the upgrade converges
+    MISMATCH = "mismatch"  # alembic_version and the schema disagree, or no revision matches
+
+    # Python 3.10's str-mixin Enum prints "State.CLEAN"; text and JSON output
+    # have always been the bare word.
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
 @dataclasses.dataclass
-class Status:
+class DatabaseState:
     database: str
     server: str
     declared: str | None              # alembic_version, None when absent or empty
     detected: str                     # closest revision by fingerprint
     distances: dict[str, int]
     start: str | None                 # revision an upgrade would start from
-    state: str                        # clean, dirty, drifted, mismatch
+    state: State
     drift: list[Drift]
     pending: list[str]                # operations of the next step still to do (dirty state)
     leftovers: list[str]              # harbor-migrate's own temporary tables
@@ -47,7 +64,7 @@ class Status:
         return {
             "database": self.database, "server": self.server, "declared_revision": self.declared,
             "detected_revision": self.detected, "revision": self.start, "harbor_releases": self.releases,
-            "state": self.state, "message": self.message, "fingerprint_distances": self.distances,
+            "state": self.state.value, "message": self.message, "fingerprint_distances": self.distances,
             "drift": [{"table": d.table, "kind": d.kind, "detail": d.detail} for d in self.drift],
             "pending_operations": self.pending, "leftover_tables": self.leftovers,
         }
@@ -88,7 +105,7 @@ def _tables_ahead(live: Schema, declared: str, nxt: str, info) -> list[str]:
     return ahead
 
 
-def locate(db: Database, live: Schema | None = None) -> Status:
+def locate(db: Database, live: Schema | None = None) -> DatabaseState:
     """Read the declared revision, fingerprint the schema, and decide where to start."""
     from .planner import next_step_progress  # late: steps import this module's helpers
 
@@ -111,38 +128,38 @@ def locate(db: Database, live: Schema | None = None) -> Status:
     def drift_from(revision: str) -> list[Drift]:
         return compare(expected(revision, info), harbor_live)
 
+    def found(start: str | None, state: State, drift: list[Drift], pending: list[str], msg: str) -> DatabaseState:
+        return DatabaseState(db.settings.masked_dsn(), info.label, declared, detected, distances, start, state,
+                             drift, pending, leftovers, msg)
+
     if declared is None:
         start = detected if distances[detected] <= 2 else None
         drift = drift_from(detected)
-        state = "clean" if not drift else "drifted"
+        state = State.CLEAN if not drift else State.DRIFTED
         msg = (f"no alembic_version row; the schema matches revision {detected}" if start else
                "no alembic_version row and the schema matches no known revision closely; pass --from REVISION")
         if start is None:
-            state = "mismatch"
-        return Status(db.settings.masked_dsn(), info.label, None, detected, distances, start, state, drift, [],
-                      leftovers, msg)
+            state = State.MISMATCH
+        return found(start, state, drift, [], msg)
 
     drift = drift_from(declared)
     nxt = chain.after(declared)
     if not drift and not leftovers:
-        return Status(db.settings.masked_dsn(), info.label, declared, detected, distances, declared, "clean", [],
-                      [], leftovers, f"at revision {declared} (Harbor {RELEASES[declared]})")
+        return found(declared, State.CLEAN, [], [], f"at revision {declared} (Harbor {RELEASES[declared]})")
     if chain.index(detected) > chain.index(declared) + 1 or chain.index(detected) < chain.index(declared):
         if distances[detected] < distances[declared]:
-            return Status(db.settings.masked_dsn(), info.label, declared, detected, distances, None, "mismatch",
-                          drift, [], leftovers,
-                          f"alembic_version says {declared} but the schema matches {detected}: fix alembic_version "
-                          f"or pass --from {detected}")
+            return found(None, State.MISMATCH, drift, [],
+                         f"alembic_version says {declared} but the schema matches {detected}: fix alembic_version "
+                         f"or pass --from {detected}")
     # Operations of the next step that a clean database at ``declared`` would still
     # need but this one does not: the next step ran in part (an interrupted run, or
     # Harbor's own 1.5.0 failing on job_uuid).
     if nxt:
         done, pending = next_step_progress(db, declared, live)
         if done or leftovers or _tables_ahead(harbor_live, declared, nxt, info):
-            return Status(db.settings.masked_dsn(), info.label, declared, detected, distances, declared, "dirty",
-                          drift, pending, leftovers,
-                          f"revision {declared} with step {nxt} partly applied ({len(done)} operation(s) done, "
-                          f"{len(pending)} to do): run upgrade to finish it")
-    return Status(db.settings.masked_dsn(), info.label, declared, detected, distances, declared, "drifted", drift, [],
-                  leftovers, f"at revision {declared} with {len(drift)} difference(s) from a fresh "
-                             f"Harbor {RELEASES[declared]} schema (upgrade converges them)")
+            return found(declared, State.DIRTY, drift, pending,
+                         f"revision {declared} with step {nxt} partly applied ({len(done)} operation(s) done, "
+                         f"{len(pending)} to do): run upgrade to finish it")
+    return found(declared, State.DRIFTED, drift, [],
+                 f"at revision {declared} with {len(drift)} difference(s) from a fresh "
+                 f"Harbor {RELEASES[declared]} schema (upgrade converges them)")

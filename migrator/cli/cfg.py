@@ -17,7 +17,7 @@ from ..mysql import connection as dbmod
 from ..cfg.convert import ConversionRefused, convert
 from ..cfg.secretkey import check_key, read_key
 from ..cfg.targets import apply_insecure_from_cfg
-from ..verdicts import Check, Status, worst
+from ..verdicts import Check, Verdict, worst
 from ..errors import ConfigInvalid, KeyInvalid, MigratorError, UsageError
 from ..settings import ConnectionSettings, mask_dsn
 from .options import connection_options
@@ -156,7 +156,7 @@ def check_key_cmd(keyfile: str, as_json: bool, settings: ConnectionSettings) -> 
     with dbmod.connect(settings) as db:
         checks = check_key(db, keyfile)
     _echo_checks(checks, as_json)
-    failed = sum(c.data.get("failed", 0) for c in checks if c.status == Status.FAIL)
+    failed = sum(c.data.get("failed", 0) for c in checks if c.status == Verdict.FAIL)
     if failed:
         raise KeyInvalid(f"{failed} replication target password(s) do not decrypt with {keyfile}: "
                          "use the secretkey file of the 0.5.0 installation")

@@ -13,18 +13,18 @@ import functools
 from typing import Any, Callable
 
 from ..chain.revisions import HEAD
-from ..chain.status import Status as DbStatus
+from ..chain.status import DatabaseState
 from ..errors import ExitCode
 from ..mysql.connection import Database
 from ..schema.model import Schema
-from ..verdicts import Check, Status
+from ..verdicts import Check, Verdict
 
 
 @dataclasses.dataclass
 class PreflightContext:
     """One pre-flight run: the session, what ``status`` found, and the run's options."""
     db: Database
-    status: DbStatus | None
+    state: DatabaseState | None         # what `status` found (None: not read)
     live: Schema
     target: str = HEAD                  # the steps up to it are the ones whose constraints count
     snapshot_dir: str | None = "."      # None: --no-snapshot
@@ -68,12 +68,12 @@ def check(name: str, section: Section) -> Callable[[CheckFn], CheckFn]:
 
 
 def ok(message: str, **data) -> Check:
-    return Check("", Status.OK, message, data=data)
+    return Check("", Verdict.OK, message, data=data)
 
 
 def warn(message: str, details=None, **data) -> Check:
-    return Check("", Status.WARN, message, details or [], data)
+    return Check("", Verdict.WARN, message, details or [], data)
 
 
 def fail(message: str, details=None, exit_code: ExitCode = ExitCode.PREFLIGHT_FAILED, **data) -> Check:
-    return Check("", Status.FAIL, message, details or [], data, int(exit_code))
+    return Check("", Verdict.FAIL, message, details or [], data, int(exit_code))

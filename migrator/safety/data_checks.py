@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 
+from ..chain.status import State
 from ..errors import ExitCode, MigratorError
 from ..mysql.connection import quote_ident as q
 from ..schema.model import Table
@@ -87,7 +88,7 @@ def _count(ctx: PreflightContext, sql: str) -> int:
 def _constraint_problems(ctx: PreflightContext) -> list[str]:
     """Rows that a step up to the target would reject (the steps past it do not run, so their
     constraints do not count)."""
-    st = ctx.status
+    st = ctx.state
     if st is None or st.start is None:
         return []
     from ..chain.planner import render_steps
@@ -108,14 +109,14 @@ def _constraint_problems(ctx: PreflightContext) -> list[str]:
 
 @check("revision", Section.DATABASE)
 def check_revision(ctx: PreflightContext) -> Check:
-    st = ctx.status
+    st = ctx.state
     if st is None:
         return fail("the revision could not be determined", exit_code=ExitCode.UNKNOWN_VERSION)
-    if st.state == "mismatch" or st.start is None:
+    if st.state is State.MISMATCH or st.start is None:
         return fail(st.message, exit_code=ExitCode.UNKNOWN_VERSION)
-    if st.state == "dirty":
+    if st.state is State.DIRTY:
         return warn(st.message, st.pending)
-    if st.state == "drifted":
+    if st.state is State.DRIFTED:
         return warn(st.message, [str(d) for d in st.drift])
     return ok(st.message)
 

@@ -9,11 +9,11 @@ module runs them in the registry's order and maps failures to one error.
 from __future__ import annotations
 
 from ..chain.revisions import HEAD
-from ..chain.status import Status as DbStatus
+from ..chain.status import DatabaseState
 from ..errors import ExitCode
 from ..mysql.connection import Database
 from ..schema.model import Schema
-from ..verdicts import Check, Status
+from ..verdicts import Check, Verdict
 from . import data_checks, server_checks  # noqa: F401  (importing them registers their checks)
 from .context import REGISTRY as CHECKS, PreflightContext
 
@@ -22,7 +22,7 @@ from .context import REGISTRY as CHECKS, PreflightContext
 REPORT_ONLY = ("zero_dates",)
 
 
-def run_preflight(db: Database, st: DbStatus | None, live: Schema, *, target: str = HEAD,
+def run_preflight(db: Database, st: DatabaseState | None, live: Schema, *, target: str = HEAD,
                   snapshot_dir: str | None = ".", harbor_user: str | None = None, skip: tuple[str, ...] = (),
                   report: bool = True) -> list[Check]:
     """Every check in order, for an upgrade to ``target``; ``report=False`` (upgrade) skips
@@ -38,15 +38,15 @@ def run_preflight(db: Database, st: DbStatus | None, live: Schema, *, target: st
         if not report and name in REPORT_ONLY:
             continue
         check = fn(ctx)
-        if name in skip and check.status == Status.FAIL:
-            check = Check(check.name, Status.WARN, f"overridden (--skip-check {name}): {check.message}",
+        if name in skip and check.status == Verdict.FAIL:
+            check = Check(check.name, Verdict.WARN, f"overridden (--skip-check {name}): {check.message}",
                           check.details, check.data)
         results.append(check)
     return results
 
 
 def failing(checks: list[Check]) -> list[Check]:
-    return [c for c in checks if c.status == Status.FAIL]
+    return [c for c in checks if c.status == Verdict.FAIL]
 
 
 def raise_on_failures(checks: list[Check]) -> None:

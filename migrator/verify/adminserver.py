@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any, Mapping
 
-from ..verdicts import Check, Status
+from ..verdicts import Check, Verdict
 from ..errors import EndpointAuth, EndpointProtocol, ExitCode, MigratorError
 from ..settings import ConnectionSettings
 from .http import HttpClient, failed, redact_url
@@ -89,7 +89,7 @@ def _ping(http: HttpClient) -> Check:
     if body != "Pong":
         raise EndpointProtocol(f"{redact_url(http.base_url)}/api/ping did not answer \"Pong\": not a Harbor "
                                "adminserver; check the URL")
-    return Check("adminserver.ping", Status.OK, f"adminserver at {redact_url(http.base_url)} answers")
+    return Check("adminserver.ping", Verdict.OK, f"adminserver at {redact_url(http.base_url)} answers")
 
 
 def check_database(config: Mapping[str, Any], conn: ConnectionSettings) -> Check:
@@ -121,15 +121,15 @@ def check_database(config: Mapping[str, Any], conn: ConnectionSettings) -> Check
             warns.append(f"mysql_host: adminserver {host!r}, verified {conn.host!r} (a name and an address can "
                          "be the same server: make sure they are)")
     if diffs:
-        return Check("adminserver.database", Status.FAIL,
+        return Check("adminserver.database", Verdict.FAIL,
                      "the adminserver points at a different database than the one verified: fix MYSQL_* in "
                      "common/config/adminserver/env (db_* in harbor.cfg) or verify the database Harbor uses",
                      details=diffs + warns, exit_code=int(ExitCode.VERIFY_FAILED))
     if warns:
-        return Check("adminserver.database", Status.WARN,
+        return Check("adminserver.database", Verdict.WARN,
                      "the adminserver names the database differently; port, database and user match",
                      details=warns)
-    return Check("adminserver.database", Status.OK,
+    return Check("adminserver.database", Verdict.OK,
                  f"the adminserver uses {config.get('mysql_username')}@{config.get('mysql_host')}:"
                  f"{config.get('mysql_port')}/{config.get('mysql_database')}")
 
@@ -180,14 +180,14 @@ def check_settings(config: Mapping[str, Any]) -> Check:
     if _as_int(config.get("max_job_workers")) in (3,):
         notes.append("max_job_workers is 3, the 0.5.0 default; 1.5.2's jobservice defaults to 50")
     if problems:
-        return Check("adminserver.settings", Status.FAIL,
+        return Check("adminserver.settings", Verdict.FAIL,
                      f"{len(problems)} adminserver settings are invalid for Harbor 1.5.2: fix them in harbor.cfg, "
                      "run prepare, or PUT them through the adminserver",
                      details=problems + notes, exit_code=int(ExitCode.VERIFY_FAILED))
     if notes:
-        return Check("adminserver.settings", Status.WARN, "adminserver settings are valid, with remarks",
+        return Check("adminserver.settings", Verdict.WARN, "adminserver settings are valid, with remarks",
                      details=notes)
-    return Check("adminserver.settings", Status.OK,
+    return Check("adminserver.settings", Verdict.OK,
                  f"auth_mode {mode}, ldap_scope {config.get('ldap_scope')}: settings valid for 1.5.2")
 
 
@@ -213,11 +213,11 @@ def check_expected(config: Mapping[str, Any], expected: Mapping[str, Any]) -> Ch
     compared = len(expected) - len(skipped)
     note = [f"not compared (secret): {', '.join(skipped)}"] if skipped else []
     if diffs:
-        return Check("adminserver.expected", Status.FAIL,
+        return Check("adminserver.expected", Verdict.FAIL,
                      f"{len(diffs)} of {compared} adminserver settings differ from the expected values: fix "
                      "harbor.cfg and run prepare, or expect what the adminserver serves",
                      details=diffs + note, exit_code=int(ExitCode.VERIFY_FAILED))
-    return Check("adminserver.expected", Status.OK, f"{compared} adminserver settings have the expected values",
+    return Check("adminserver.expected", Verdict.OK, f"{compared} adminserver settings have the expected values",
                  details=note)
 
 
@@ -239,14 +239,14 @@ def verify_adminserver(url: str, secret: str, conn_settings: ConnectionSettings,
         except MigratorError as exc:
             return [failed("adminserver.ping", exc)]
         if not secret:
-            return checks + [Check("adminserver.configurations", Status.FAIL,
+            return checks + [Check("adminserver.configurations", Verdict.FAIL,
                                    "no adminserver secret given: pass UI_SECRET from common/config/adminserver/env "
                                    "(through the environment or a file)", exit_code=int(ExitCode.ENDPOINT_AUTH))]
         try:
             config = fetch_configurations(http, secret)
         except MigratorError as exc:
             return checks + [failed("adminserver.configurations", exc)]
-    checks.append(Check("adminserver.configurations", Status.OK,
+    checks.append(Check("adminserver.configurations", Verdict.OK,
                         f"{len(config)} settings read (secret values dropped unread)",
                         data={"keys": len(config)}))
     checks.append(check_database(config, conn_settings))

@@ -20,7 +20,7 @@ from ..schema.diff import compare
 from ..schema.expected import expected, harbor_tables, is_own_table
 from ..schema.introspect import introspect
 from ..schema.projections import entity_fingerprints
-from ..verdicts import Check, Status
+from ..verdicts import Check, Verdict
 from .dumped_rows import TABLES as _DUMPED, compare_dumped_tables
 from .harbor_writes import HarborWrites, Sorted
 
@@ -49,9 +49,9 @@ def verify_schema(db: Database, revision: str = HEAD) -> Check:
     leftovers = [n for n in live.tables if is_own_table(n)]
     details = [str(d) for d in drift] + [f"{n}: harbor-migrate's temporary table left (rerun upgrade)" for n in leftovers]
     if details:
-        return Check("schema", Status.FAIL, f"{len(details)} difference(s) from a fresh Harbor 1.5.2 schema",
+        return Check("schema", Verdict.FAIL, f"{len(details)} difference(s) from a fresh Harbor 1.5.2 schema",
                      details, exit_code=int(ExitCode.VERIFY_FAILED))
-    return Check("schema", Status.OK, "identical to a fresh Harbor 1.5.2 schema on this server (tables, columns in "
+    return Check("schema", Verdict.OK, "identical to a fresh Harbor 1.5.2 schema on this server (tables, columns in "
                                       "order, types, defaults, indexes, foreign keys)")
 
 
@@ -61,22 +61,22 @@ def verify_data(db: Database, manifest: Manifest | None, revision: str = HEAD,
     rows (or invariants only, without a snapshot)."""
     checks = [verify_invariants(db, revision)]
     if manifest is None:
-        checks.append(Check("data", Status.WARN, "no snapshot manifest given (--snapshot): only the invariants that "
+        checks.append(Check("data", Verdict.WARN, "no snapshot manifest given (--snapshot): only the invariants that "
                                                  "need none were checked"))
         return checks
     if manifest.source.database != db.name:
-        checks.append(Check("data", Status.FAIL, f"the snapshot is of database {manifest.source.database!r}, this is "
+        checks.append(Check("data", Verdict.FAIL, f"the snapshot is of database {manifest.source.database!r}, this is "
                                                  f"{db.name!r}: pass the snapshot taken before this upgrade",
                             exit_code=int(ExitCode.SNAPSHOT_INVALID)))
         return checks
     before = manifest.entities
     if not before:
-        checks.append(Check("data", Status.FAIL, "the snapshot manifest has no projections (taken at an unknown "
+        checks.append(Check("data", Verdict.FAIL, "the snapshot manifest has no projections (taken at an unknown "
                                                  "revision?): take the snapshot with harbor-migrate before upgrading",
                             exit_code=int(ExitCode.SNAPSHOT_INVALID)))
         return checks
     if not chain.is_known(manifest.revision) or not chain.at_least(revision, manifest.revision):
-        checks.append(Check("data", Status.FAIL, f"the snapshot is at revision {manifest.revision}, newer "
+        checks.append(Check("data", Verdict.FAIL, f"the snapshot is at revision {manifest.revision}, newer "
                                                  f"than this database ({revision})",
                             exit_code=int(ExitCode.SNAPSHOT_INVALID)))
         return checks
@@ -90,13 +90,13 @@ def verify_data(db: Database, manifest: Manifest | None, revision: str = HEAD,
         label = f"data.{name}"
         rows = f"{was.rows} rows before, {now.get(name, _NOTHING).rows} now"
         if problems:
-            checks.append(Check(label, Status.FAIL, f"differs from the snapshot ({rows})", problems + own.notes,
+            checks.append(Check(label, Verdict.FAIL, f"differs from the snapshot ({rows})", problems + own.notes,
                                 exit_code=int(ExitCode.VERIFY_FAILED)))
         elif own.notes:
             checks.append(Check(label, own.status, f"{rows}: only what Harbor 1.5.2 writes itself when it starts",
                                 own.notes))
         else:
-            checks.append(Check(label, Status.OK, f"{was.rows} rows, as before the upgrade"))
+            checks.append(Check(label, Verdict.OK, f"{was.rows} rows, as before the upgrade"))
     if dump is not None:
         checks += compare_dumped_tables(db, manifest, dump)
     return checks
@@ -143,6 +143,6 @@ def verify_invariants(db: Database, revision: str = HEAD) -> Check:
         if n:
             failures.append(f"{what}: {'cannot be checked (table missing)' if n < 0 else f'{n} violation(s)'}")
     if failures:
-        return Check("invariants", Status.FAIL, f"{len(failures)} of {len(rules)} invariants violated", failures,
+        return Check("invariants", Verdict.FAIL, f"{len(failures)} of {len(rules)} invariants violated", failures,
                      exit_code=int(ExitCode.VERIFY_FAILED))
-    return Check("invariants", Status.OK, f"all {len(rules)} invariants of a 1.5.x database hold")
+    return Check("invariants", Verdict.OK, f"all {len(rules)} invariants of a 1.5.x database hold")

@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator
 from ..archive.frames import check_dump_hash, dump_chunks
 from ..archive.manifest import Manifest
 from ..mysql import clients as dumpclient
-from ..verdicts import Check, Status
+from ..verdicts import Check, Verdict
 from ..mysql.connection import Database
 from ..mysql.dumptext import insert_statements, rows_of
 from ..errors import ExitCode, MigratorError, SnapshotInvalid
@@ -181,7 +181,7 @@ def compare_table(db: Database, manifest: Manifest, dump: pathlib.Path, spec: Du
     ddl = _snapshot_ddl(manifest, spec.table)
     model = MODELS.get(manifest.revision or "")
     if ddl is None and (model is None or spec.table in model.table_names):
-        return Check(name, Status.FAIL, f"the snapshot has no {spec.table} table",
+        return Check(name, Verdict.FAIL, f"the snapshot has no {spec.table} table",
                      exit_code=int(ExitCode.SNAPSHOT_INVALID))
     after = [r[0] for r in db.query("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s "
                                     "AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION", (db.name, spec.table))]
@@ -193,19 +193,19 @@ def compare_table(db: Database, manifest: Manifest, dump: pathlib.Path, spec: Du
             shapes = _shapes(spec, _columns(ddl), after, dump, manifest)
             before = _snapshot_rows(dump, manifest, spec.table)
         if shapes is None:
-            return Check(name, Status.WARN, f"not compared: the snapshot's {spec.table} columns "
+            return Check(name, Verdict.WARN, f"not compared: the snapshot's {spec.table} columns "
                                             f"({', '.join(_columns(ddl or ''))}) do not map onto today's "
                                             f"({', '.join(after)})")
         found = _merge(before, _live_rows(db, spec.table), *shapes)
     except MigratorError as exc:
-        return Check(name, Status.FAIL, f"cannot compare {spec.table}: {exc.message}", exit_code=exc.exit_code)
+        return Check(name, Verdict.FAIL, f"cannot compare {spec.table}: {exc.message}", exit_code=exc.exit_code)
     counts = found["counts"]
     if not any(counts.values()):
-        return Check(name, Status.OK, f"{found['before']} rows, as before the upgrade (row by row)")
+        return Check(name, Verdict.OK, f"{found['before']} rows, as before the upgrade (row by row)")
     details = [f"{spec.table}: {counts[kind]} {kind}: {spec.key} " + ", ".join(map(str, found[kind]))
                + (f" … (+{counts[kind] - len(found[kind])})" if counts[kind] > len(found[kind]) else "")
                for kind in ("missing", "new", "changed") if counts[kind]]
-    return Check(name, Status.FAIL, f"differs from the snapshot ({found['before']} rows before, {found['now']} now)",
+    return Check(name, Verdict.FAIL, f"differs from the snapshot ({found['before']} rows before, {found['now']} now)",
                  details, exit_code=int(ExitCode.VERIFY_FAILED))
 
 
@@ -213,12 +213,12 @@ def compare_dumped_tables(db: Database, manifest: Manifest, dump: pathlib.Path) 
     """Each of ``TABLES`` against the snapshot's dump, once its file is found whole."""
     names = [f"data.{spec.name}" for spec in TABLES]
     if not dump.exists():
-        return [Check(n, Status.FAIL, f"the snapshot's dump {dump} is missing: the audit log and the replication "
+        return [Check(n, Verdict.FAIL, f"the snapshot's dump {dump} is missing: the audit log and the replication "
                                       "jobs are compared with its rows (keep NAME.sql.zst beside the manifest)",
                       exit_code=int(ExitCode.SNAPSHOT_INVALID)) for n in names]
     try:
         check_dump_hash(dump, manifest)
     except SnapshotInvalid as exc:
-        return [Check(n, Status.FAIL, f"cannot compare with the snapshot's rows: {exc.message}",
+        return [Check(n, Verdict.FAIL, f"cannot compare with the snapshot's rows: {exc.message}",
                       exit_code=exc.exit_code) for n in names]
     return [compare_table(db, manifest, dump, spec) for spec in TABLES]

@@ -16,7 +16,7 @@ import math
 from collections import defaultdict
 from typing import Any, Callable
 
-from ..verdicts import Check, Status
+from ..verdicts import Check, Verdict
 from ..errors import EndpointAuth, EndpointProtocol, ExitCode, MigratorError, NotHarbor, UnknownVersion
 from .http import HttpClient, failed, json_body, next_link, redact_url
 
@@ -118,15 +118,15 @@ class _Verifier:
         if not version.strip():
             # A ui image built without /harbor/UIVERSION answers '' (harbor-facts §6): the version
             # cannot be confirmed, which is not evidence of a wrong one; the checks below still run.
-            return Check("harbor.systeminfo", Status.WARN,
+            return Check("harbor.systeminfo", Verdict.WARN,
                          "Harbor reports an empty version (a build without /harbor/UIVERSION): cannot confirm it "
                          f"is {EXPECTED_VERSION_PREFIX}.x; check the ui image's tag (auth_mode "
                          f"{info.get('auth_mode')})", data=data)
         if not version.startswith(EXPECTED_VERSION_PREFIX):
-            return Check("harbor.systeminfo", Status.FAIL,
+            return Check("harbor.systeminfo", Verdict.FAIL,
                          f"Harbor reports version {version!r}, expected {EXPECTED_VERSION_PREFIX}.x: point at the "
                          "upgraded Harbor 1.5.2", data=data, exit_code=int(ExitCode.VERIFY_FAILED))
-        return Check("harbor.systeminfo", Status.OK,
+        return Check("harbor.systeminfo", Verdict.OK,
                      f"Harbor {version} (auth_mode {info.get('auth_mode')})", data=data)
 
     def current_user(self) -> Check:
@@ -138,7 +138,7 @@ class _Verifier:
         if not user.get("has_admin_role"):   # an int in swagger, a bool in some builds
             raise EndpointAuth(f"{self.username!r} is not a Harbor system administrator, so the API hides private "
                                "projects: verify with an administrator account")
-        return Check("harbor.user", Status.OK, f"{user.get('username', self.username)!r} is a system administrator")
+        return Check("harbor.user", Verdict.OK, f"{user.get('username', self.username)!r} is a system administrator")
 
     def projects_check(self) -> Check:
         items, total = paged(self.http, "/api/projects", "project list", username=self.username)
@@ -166,12 +166,12 @@ class _Verifier:
                 diffs.append(f"{name}: repo_count API {p['repo_count']}, database {repo_counts.get(pid, 0)}")
         data = {"api": len(api), "database": len(db_rows), "x_total_count": total}
         if diffs:
-            return Check("harbor.projects", Status.FAIL,
+            return Check("harbor.projects", Verdict.FAIL,
                          f"{len(diffs)} project differences between the API and the database: Harbor does not "
                          "run on the database verified, or the upgrade lost rows",
                          details=_sample(diffs), data={**data, "differences": diffs[:1000]},
                          exit_code=int(ExitCode.VERIFY_FAILED))
-        return Check("harbor.projects", Status.OK, f"{len(api)} projects, as in the database", data=data)
+        return Check("harbor.projects", Verdict.OK, f"{len(api)} projects, as in the database", data=data)
 
     def _db_project_ids(self) -> dict[str, int]:
         return {str(n): int(i) for i, n in self.db.query("SELECT project_id, name FROM project WHERE deleted = 0")}
@@ -196,12 +196,12 @@ class _Verifier:
             for n in sorted(ours - names):
                 diffs.append(f"{pname}: {n} only in the database")
         if diffs:
-            return Check("harbor.repositories", Status.FAIL,
+            return Check("harbor.repositories", Verdict.FAIL,
                          f"{len(diffs)} repository differences between the API and the database "
                          "(Harbor reconciles with the registry at start: run this after that)",
                          details=_sample(diffs), data={"differences": diffs[:1000]},
                          exit_code=int(ExitCode.VERIFY_FAILED))
-        return Check("harbor.repositories", Status.OK,
+        return Check("harbor.repositories", Verdict.OK,
                      f"{compared} repositories in {len(self.projects)} projects, as in the database",
                      data={"repositories": compared})
 
@@ -243,11 +243,11 @@ class _Verifier:
                     diffs.append(f"{pname}: member user {uid} entity_name API {an!r}, database {dn!r}")
         data = {"members": compared, "group_members_skipped": groups}
         if diffs:
-            return Check("harbor.members", Status.FAIL,
+            return Check("harbor.members", Verdict.FAIL,
                          f"{len(diffs)} project member differences between the API and the database",
                          details=_sample(diffs), data={**data, "differences": diffs[:1000]},
                          exit_code=int(ExitCode.VERIFY_FAILED))
-        return Check("harbor.members", Status.OK,
+        return Check("harbor.members", Verdict.OK,
                      f"{compared} user memberships in {len(self.projects)} projects, as in the database", data=data)
 
 
@@ -283,6 +283,6 @@ def verify_harbor(db, url: str, *, username: str, password: str, timeout: float 
                 checks.append(step())
             except MigratorError as exc:
                 checks.append(failed(name, exc))
-                checks += [Check(n, Status.SKIP, f"not checked: {name} failed") for n, _ in steps[i + 1:]]
+                checks += [Check(n, Verdict.SKIP, f"not checked: {name} failed") for n, _ in steps[i + 1:]]
                 break
     return checks

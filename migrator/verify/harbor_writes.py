@@ -26,7 +26,7 @@ from typing import Any
 from ..common.text import first_items
 from ..errors import MigratorError
 from ..mysql.connection import Database
-from ..verdicts import Status
+from ..verdicts import Verdict
 
 # Our own list of the keys Harbor 1.5.2's adminserver stores at start, from harbor-facts §5.4:
 # every key it serves except scan_all_policy (no environment variable, set from the UI only).
@@ -69,7 +69,7 @@ class Sorted:
 
     rest: Changes
     notes: list[str] = dataclasses.field(default_factory=list)
-    status: Status = Status.OK   # of the recognised part: WARN when the database alone cannot prove it
+    status: Verdict = Verdict.OK   # of the recognised part: WARN when the database alone cannot prove it
 
 
 def _in(keys: list[str]) -> tuple[str, list[str]]:
@@ -153,7 +153,7 @@ class HarborWrites:
                 "changed": changes.get("changed", [])}
         notes = [f"repositories: {len(keys)} {kind} (repository_id): {first_items(keys)}: {REPOSITORY_SYNC}"
                  for kind, keys in (("missing", deleted), ("new", added)) if keys]
-        return Sorted(rest, notes, Status.WARN if notes else Status.OK)
+        return Sorted(rest, notes, Verdict.WARN if notes else Verdict.OK)
 
     # -- the admin's password ------------------------------------------------------------------
     def _admin_password(self) -> bool:

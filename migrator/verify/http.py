@@ -24,7 +24,7 @@ import requests
 import requests.adapters
 import urllib3
 
-from ..verdicts import Check, Status
+from ..verdicts import Check, Verdict
 from ..errors import EndpointProtocol, EndpointUnreachable, MigratorError
 
 log = logging.getLogger("migrator.verify.http")
@@ -246,4 +246,4 @@ def next_link(resp: requests.Response) -> str | None:
 
 def failed(name: str, exc: MigratorError) -> Check:
     """A failing Check carrying the error's one-line message and exit code (verify never raises for endpoints)."""
-    return Check(name, Status.FAIL, exc.message, exit_code=int(exc.exit_code))
+    return Check(name, Verdict.FAIL, exc.message, exit_code=int(exc.exit_code))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import Iterator
 
-from ..verdicts import Check, Status
+from ..verdicts import Check, Verdict
 from ..errors import ExitCode, MigratorError, NotHarbor
 from .http import failed
 from .registry_client import RegistryClient
@@ -141,40 +141,40 @@ def _reconcile(db, client: RegistryClient, *, sample: int, limit: int) -> list[C
     stats = {"catalog_repositories": counts["catalog"], "catalog_pages": client.pages, "repository_rows": rows,
              "matched": matched, "requests": client.requests, "tag_requests": client.tag_requests,
              "token_requests": client.token_requests, "seconds": round(elapsed, 3)}
-    checks = [Check("registry.catalog", Status.OK,
+    checks = [Check("registry.catalog", Verdict.OK,
                     f"{counts['catalog']} repositories in {client.pages} catalog pages; {matched} of {rows} "
                     f"repository rows match an image with tags ({client.requests} requests, {elapsed:.1f}s)",
                     data=stats)]
 
     findings = (
-        ("only_in_database", only_db, Status.FAIL,
+        ("only_in_database", only_db, Verdict.FAIL,
          "repository rows have no tagged image in the registry; Harbor 1.5.2 deletes these rows at its first "
          "start: check that this registry's storage belongs to this database",
          "every repository row has a tagged image"),
-        ("only_in_storage", only_storage, Status.WARN,
+        ("only_in_storage", only_storage, Verdict.WARN,
          "tagged repositories of live projects have no repository row; Harbor 1.5.2 adds them at its first "
          "start (pull counts from access_log)",
          "every tagged repository of a live project has a repository row"),
-        ("empty_repositories", empties, Status.WARN,
+        ("empty_repositories", empties, Verdict.WARN,
          "repositories of live projects are in the catalog without tags; Harbor ignores them (run the "
          "registry's garbage collection to drop them)",
          "no catalog repository without tags"),
-        ("orphaned_repositories", outside, Status.WARN,
+        ("orphaned_repositories", outside, Verdict.WARN,
          "catalog repositories belong to a missing or deleted project; Harbor ignores them (restore the "
          "project or delete them from storage)",
          "every catalog repository belongs to a live project"),
-        ("repository_projects", bad_rows, Status.WARN,
+        ("repository_projects", bad_rows, Verdict.WARN,
          "repository rows point at a missing, deleted or different project than their name says: Harbor "
          "lists them under that project_id",
          "every repository row points at the live project its name starts with"),
     )
     for name, found, status, problem, fine in findings:
         if not found.count:
-            checks.append(Check(f"registry.{name}", Status.OK, fine))
+            checks.append(Check(f"registry.{name}", Verdict.OK, fine))
             continue
         checks.append(Check(f"registry.{name}", status, f"{found.count} {problem}", details=found.lines(sample),
                             data=found.data(),
-                            exit_code=int(ExitCode.VERIFY_FAILED) if status == Status.FAIL else None))
+                            exit_code=int(ExitCode.VERIFY_FAILED) if status == Verdict.FAIL else None))
     return checks
 
 
@@ -191,7 +191,7 @@ def verify_registry(db, url: str, *, username: str | None = None, password: str 
             description = client.check_api()
         except MigratorError as exc:
             return [failed("registry.api", exc)]
-        return [Check("registry.api", Status.OK, description)] + reconcile(db, client)
+        return [Check("registry.api", Verdict.OK, description)] + reconcile(db, client)
 
 
 __all__ = ["reconcile", "verify_registry", "project_of"]

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from migrator.cfg.secretkey import (PREFIX, UndecodableValue, check_key, check_target_passwords, decrypt, encrypt,
                                     looks_like_plaintext, read_key)
-from migrator.verdicts import Status
+from migrator.verdicts import Verdict
 from migrator.errors import ExitCode, KeyInvalid
 
 KEY = b"a7Kq2Lm9Zx4Rt8Wp"
@@ -118,14 +118,14 @@ def rows(key: bytes) -> list[tuple]:
 
 def test_right_key_passes():
     check = check_target_passwords(rows(KEY), KEY)
-    assert check.status == Status.OK
+    assert check.status == Verdict.OK
     assert check.data == {"targets": 4, "decrypted": 2, "failed": 0, "legacy": 0}
 
 
 def test_wrong_key_is_flagged_by_id_and_name_only():
     stored = rows(KEY)
     check = check_target_passwords(stored, WRONG)
-    assert check.status == Status.FAIL and check.exit_code == ExitCode.KEY_INVALID
+    assert check.status == Verdict.FAIL and check.exit_code == ExitCode.KEY_INVALID
     assert [d.split(":")[0] for d in check.details] == ["target id=1 name='dc-east'", "target id=2 name='dc-west'"]
     shown = json.dumps(check.to_json())
     for secret in PASSWORDS + [s for _, _, s in stored if s]:
@@ -135,25 +135,25 @@ def test_wrong_key_is_flagged_by_id_and_name_only():
 def test_one_foreign_password_among_good_ones():
     mixed = rows(KEY) + [(5, "copied-from-other-harbor", encrypt("Other-Harbor-Pw", WRONG))]
     check = check_target_passwords(mixed, KEY)
-    assert check.status == Status.FAIL and check.data["failed"] == 1
+    assert check.status == Verdict.FAIL and check.data["failed"] == 1
     assert check.details[0].startswith("target id=5 name='copied-from-other-harbor'")
 
 
 def test_short_passwords_cannot_prove_the_key():
     check = check_target_passwords([(1, "t", encrypt("abc", KEY))], KEY)
-    assert check.status == Status.WARN and "too short" in check.message
+    assert check.status == Verdict.WARN and "too short" in check.message
 
 
 def test_nothing_to_test_against():
     check = check_target_passwords([(1, "t", None), (2, "legacy", base64.b64encode(b"plain").decode())], KEY)
-    assert check.status == Status.SKIP
+    assert check.status == Verdict.SKIP
     assert check.details == ["target id=2 name='legacy': stored as plain base64 (not encrypted), so it cannot "
                              "test the key"]
 
 
 def test_malformed_value_fails():
     check = check_target_passwords([(7, "broken", PREFIX + "@@@")], KEY)
-    assert check.status == Status.FAIL and "not Harbor's format" in check.details[0]
+    assert check.status == Verdict.FAIL and "not Harbor's format" in check.details[0]
 
 
 # --------------------------------------------------------------------------- against MariaDB
@@ -168,9 +168,9 @@ def test_check_key_on_a_database(cfg_server, tmp_path, revision):
                                                 ("west", encrypt(PASSWORDS[1], KEY))])
     with db:
         ok = check_key(db, good)
-        assert [c.status for c in ok] == [Status.OK, Status.OK]
+        assert [c.status for c in ok] == [Verdict.OK, Verdict.OK]
         failed = check_key(db, bad)
-        assert failed[1].status == Status.FAIL and failed[1].data["failed"] == 2
+        assert failed[1].status == Verdict.FAIL and failed[1].data["failed"] == 2
         assert "name='east'" in failed[1].details[0]
         short = tmp_path / "short"
         short.write_bytes(KEY[:15])

@@ -5,7 +5,7 @@ import pytest
 from cfg_helpers import set_key, target_database
 
 from migrator.cfg.targets import apply_insecure_from_cfg, verify_remote_cert
-from migrator.verdicts import Status
+from migrator.verdicts import Verdict
 from migrator.errors import ConfigInvalid, ExitCode, PreflightFailed
 
 STAMP = "2017-03-01 10:00:00"
@@ -29,11 +29,11 @@ def test_off_sets_every_target_insecure(cfg_server, cfg_050):
     off = set_key(cfg_050, "verify_remote_cert", "off")
     with target_database(cfg_server, "1.5.0", [("a", None, 0), ("b", None, 1), ("c", None, 0)]) as db:
         check = apply_insecure_from_cfg(db, off)
-        assert check.status == Status.OK and check.data["changed"] == 2
+        assert check.status == Verdict.OK and check.data["changed"] == 2
         assert check.data["to_change"] == [1, 3]
         assert state(db) == [(1, 1, STAMP), (2, 1, STAMP), (3, 1, STAMP)]     # update_time untouched
         again = apply_insecure_from_cfg(db, off)
-        assert again.status == Status.OK and "already" in again.message
+        assert again.status == Verdict.OK and "already" in again.message
 
 
 @pytest.mark.integration
@@ -42,7 +42,7 @@ def test_dry_run_changes_nothing(cfg_server, cfg_050):
     with target_database(cfg_server, "1.5.0", [("a", None, 0), ("b", None, 0)]) as db:
         before = state(db)
         check = apply_insecure_from_cfg(db, off, dry_run=True)
-        assert check.status == Status.WARN and "would set insecure = 1 on 2 of 2" in check.message
+        assert check.status == Verdict.WARN and "would set insecure = 1 on 2 of 2" in check.message
         assert state(db) == before
 
 

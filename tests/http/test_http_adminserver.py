@@ -8,7 +8,7 @@ import time
 import pytest
 
 import harbor_fakes as hf
-from migrator.verdicts import Status
+from migrator.verdicts import Verdict
 from migrator.errors import ExitCode
 from migrator.settings import ConnectionSettings
 from migrator.verify.adminserver import (SECRET_KEYS, check_expected, check_settings, parse_configurations,
@@ -34,8 +34,8 @@ def test_healthy_adminserver_matching_the_database(adminserver, caplog):
     caplog.set_level(logging.DEBUG)
     url, server = adminserver()
     checks = verify_adminserver(url, SECRET + "\n", CONN)
-    assert statuses(checks) == {"adminserver.ping": Status.OK, "adminserver.configurations": Status.OK,
-                                "adminserver.database": Status.OK, "adminserver.settings": Status.OK}
+    assert statuses(checks) == {"adminserver.ping": Verdict.OK, "adminserver.configurations": Verdict.OK,
+                                "adminserver.database": Verdict.OK, "adminserver.settings": Verdict.OK}
     assert "harbor@127.0.0.1:3306/registry" in checks[2].message
     # The header is exactly "Harbor-Secret <secret>"; ping goes without it.
     assert server.recorder.auth_headers == [("/api/ping", None),
@@ -47,7 +47,7 @@ def test_healthy_adminserver_matching_the_database(adminserver, caplog):
 
 def test_the_jobservice_secret_works_too(adminserver):
     url, _ = adminserver()
-    assert statuses(verify_adminserver(url, "JobServiceSecret1", CONN))["adminserver.configurations"] is Status.OK
+    assert statuses(verify_adminserver(url, "JobServiceSecret1", CONN))["adminserver.configurations"] is Verdict.OK
 
 
 def test_secrets_are_dropped_while_parsing():
@@ -62,7 +62,7 @@ def test_host_given_as_a_name_is_a_warning(adminserver):
     url, _ = adminserver(mysql_host="mysql")
     checks = {c.name: c for c in verify_adminserver(url, SECRET, CONN)}
     db = checks["adminserver.database"]
-    assert db.status is Status.WARN and db.exit_code is None
+    assert db.status is Verdict.WARN and db.exit_code is None
     assert db.details == ["mysql_host: adminserver 'mysql', verified '127.0.0.1' (a name and an address can be the "
                           "same server: make sure they are)"]
 
@@ -70,7 +70,7 @@ def test_host_given_as_a_name_is_a_warning(adminserver):
 def test_other_port_database_or_user_fails_with_each_difference(adminserver):
     url, _ = adminserver(mysql_port=3307, mysql_database="harbor", mysql_username="root", database_type="pgsql")
     db = {c.name: c for c in verify_adminserver(url, SECRET, CONN)}["adminserver.database"]
-    assert db.status is Status.FAIL and db.exit_code == ExitCode.VERIFY_FAILED
+    assert db.status is Verdict.FAIL and db.exit_code == ExitCode.VERIFY_FAILED
     assert db.details == ["database_type: adminserver 'pgsql', expected 'mysql'",
                           "mysql_database: adminserver 'harbor', verified 'registry'",
                           "mysql_username: adminserver 'root', verified 'harbor'",
@@ -81,14 +81,14 @@ def test_socket_connection_cannot_be_compared_by_host_and_port(adminserver):
     url, _ = adminserver()
     conn = ConnectionSettings(unix_socket="/run/mysqld/mysqld.sock", user="harbor", database="registry")
     db = {c.name: c for c in verify_adminserver(url, SECRET, conn)}["adminserver.database"]
-    assert db.status is Status.WARN and "socket" in db.details[0]
+    assert db.status is Verdict.WARN and "socket" in db.details[0]
 
 
 def test_invalid_settings_are_listed():
     config = hf.adminserver_config(ldap_scope=3, auth_mode="ldap", ldap_group_search_scope="7",
                                    self_registration="on", token_expiration="soon")
     check = check_settings(parse_configurations(json.dumps(config)))
-    assert check.status is Status.FAIL and check.exit_code == ExitCode.VERIFY_FAILED
+    assert check.status is Verdict.FAIL and check.exit_code == ExitCode.VERIFY_FAILED
     assert check.details == [
         "auth_mode: 'ldap', expected one of db_auth, ldap_auth, uaa_auth",
         "ldap_scope: 3, expected 0 (base), 1 (one level) or 2 (subtree)",
@@ -100,17 +100,17 @@ def test_invalid_settings_are_listed():
 
 def test_0_5_0_worker_count_is_a_remark():
     check = check_settings(hf.adminserver_config(max_job_workers=3))
-    assert check.status is Status.WARN and "0.5.0 default" in check.details[0]
+    assert check.status is Verdict.WARN and "0.5.0 default" in check.details[0]
 
 
 def test_expected_values_are_compared_per_key_and_secrets_are_not():
     config = parse_configurations(json.dumps(hf.adminserver_config()))
     ok = check_expected(config, {"auth_mode": "db_auth", "self_registration": "on", "email_port": "25",
                                  "mysql_password": "PLAIN-mysql-Secret-1"})
-    assert ok.status is Status.OK and ok.details == ["not compared (secret): mysql_password"]
+    assert ok.status is Verdict.OK and ok.details == ["not compared (secret): mysql_password"]
     assert "3 adminserver settings" in ok.message
     bad = check_expected(config, {"auth_mode": "ldap_auth", "with_clair": True, "ldap_url": "ldaps://x"})
-    assert bad.status is Status.FAIL and bad.details == [
+    assert bad.status is Verdict.FAIL and bad.details == [
         "auth_mode: adminserver 'db_auth', expected 'ldap_auth'",
         "ldap_url: adminserver '', expected 'ldaps://x'",
         "with_clair: adminserver False, expected True",
@@ -120,7 +120,7 @@ def test_expected_values_are_compared_per_key_and_secrets_are_not():
 def test_expected_dict_is_applied_by_verify(adminserver):
     url, _ = adminserver()
     checks = {c.name: c for c in verify_adminserver(url, SECRET, CONN, expected={"registry_url": "http://reg:5000"})}
-    assert checks["adminserver.expected"].status is Status.FAIL
+    assert checks["adminserver.expected"].status is Verdict.FAIL
     assert checks["adminserver.expected"].details == [
         "registry_url: adminserver 'http://registry:5000', expected 'http://reg:5000'"]
 
@@ -128,8 +128,8 @@ def test_expected_dict_is_applied_by_verify(adminserver):
 def test_wrong_secret_is_an_auth_failure(adminserver):
     url, _ = adminserver()
     checks = verify_adminserver(url, "wrong-secret", CONN)
-    assert [(c.name, c.status) for c in checks] == [("adminserver.ping", Status.OK),
-                                                   ("adminserver.configurations", Status.FAIL)]
+    assert [(c.name, c.status) for c in checks] == [("adminserver.ping", Verdict.OK),
+                                                   ("adminserver.configurations", Verdict.FAIL)]
     assert checks[1].exit_code == ExitCode.ENDPOINT_AUTH and "UI_SECRET" in checks[1].message
     assert "wrong-secret" not in checks[1].message
 
@@ -144,7 +144,7 @@ def test_missing_secret_is_refused_before_asking(adminserver):
 def test_server_error_after_bounded_retries(adminserver):
     url, server = adminserver(mode="error")
     checks = verify_adminserver(url, SECRET, CONN)
-    assert checks[1].status is Status.FAIL and checks[1].exit_code == ExitCode.ENDPOINT_PROTOCOL
+    assert checks[1].status is Verdict.FAIL and checks[1].exit_code == ExitCode.ENDPOINT_PROTOCOL
     assert "HTTP 500" in checks[1].message
     assert server.recorder.paths.count("/api/configurations") == 4     # 1 + 3 retries
 
@@ -170,4 +170,4 @@ def test_not_an_adminserver(directory_server):
 
 def test_bad_url_is_reported_not_raised():
     checks = verify_adminserver("ftp://x", SECRET, CONN)
-    assert checks[0].status is Status.FAIL and "expected http(s)://host[:port]" in checks[0].message
+    assert checks[0].status is Verdict.FAIL and "expected http(s)://host[:port]" in checks[0].message

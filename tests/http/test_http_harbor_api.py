@@ -10,7 +10,7 @@ import pytest
 import harbor_fakes as hf
 import harbor_seed
 from harbor_seed import ADMIN
-from migrator.verdicts import Status
+from migrator.verdicts import Verdict
 from migrator.errors import ExitCode
 from migrator.verify.harbor_api import verify_harbor
 
@@ -46,7 +46,7 @@ def test_healthy_harbor_matches_the_database(core, big_db):
     start, _ = core
     url, server = start()
     checks = verify_harbor(big_db, url + "/api/", username=ADMIN[0], password=ADMIN[1])
-    assert [(c.name, c.status) for c in checks] == [(n, Status.OK) for n in NAMES], [c.line() for c in checks]
+    assert [(c.name, c.status) for c in checks] == [(n, Verdict.OK) for n in NAMES], [c.line() for c in checks]
     c = by_name(checks)
     assert c["harbor.systeminfo"].message.startswith("Harbor v1.5.2")
     assert c["harbor.projects"].data == {"api": 132, "database": 132, "x_total_count": 132}
@@ -63,7 +63,7 @@ def test_server_capping_page_size_is_followed_by_links(core, big_db):
     start, _ = core
     url, server = start(max_page_size=40)
     checks = verify_harbor(big_db, url, username=ADMIN[0], password=ADMIN[1])
-    assert all(c.status is Status.OK for c in checks), [c.line() for c in checks]
+    assert all(c.status is Verdict.OK for c in checks), [c.line() for c in checks]
     assert sum(p.startswith("/api/projects?") for p in server.recorder.paths) == 4      # 132 / 40
 
 
@@ -81,7 +81,7 @@ def test_planted_differences_are_reported_per_key(core, big_db):
     state.groups[7] = "ldap-devs"
     url, _ = start()
     c = by_name(verify_harbor(big_db, url, username=ADMIN[0], password=ADMIN[1]))
-    assert c["harbor.projects"].status is Status.FAIL
+    assert c["harbor.projects"].status is Verdict.FAIL
     assert c["harbor.projects"].exit_code == ExitCode.VERIFY_FAILED
     assert c["harbor.projects"].details == [
         "extra: only in the API (project_id 999)",
@@ -105,8 +105,8 @@ def test_wrong_password_becomes_anonymous_and_is_caught(core, big_db):
     url, _ = start()
     checks = verify_harbor(big_db, url, username=ADMIN[0], password="wrong")
     assert [(c.name, c.status) for c in checks] == [
-        ("harbor.systeminfo", Status.OK), ("harbor.user", Status.FAIL), ("harbor.projects", Status.SKIP),
-        ("harbor.repositories", Status.SKIP), ("harbor.members", Status.SKIP)]
+        ("harbor.systeminfo", Verdict.OK), ("harbor.user", Verdict.FAIL), ("harbor.projects", Verdict.SKIP),
+        ("harbor.repositories", Verdict.SKIP), ("harbor.members", Verdict.SKIP)]
     assert checks[1].exit_code == ExitCode.ENDPOINT_AUTH and "refused the credentials of 'admin'" in checks[1].message
     assert "wrong" not in checks[1].message
 
@@ -124,9 +124,9 @@ def test_other_version_fails_but_the_rest_still_runs(core, big_db):
     state.version = "v1.4.0-abc"
     url, _ = start()
     checks = verify_harbor(big_db, url, username=ADMIN[0], password=ADMIN[1])
-    assert checks[0].status is Status.FAIL and checks[0].exit_code == ExitCode.VERIFY_FAILED
+    assert checks[0].status is Verdict.FAIL and checks[0].exit_code == ExitCode.VERIFY_FAILED
     assert "'v1.4.0-abc'" in checks[0].message
-    assert [c.status for c in checks[1:]] == [Status.OK] * 4
+    assert [c.status for c in checks[1:]] == [Verdict.OK] * 4
 
 
 def test_empty_version_is_a_warning_not_a_failure(core, big_db):
@@ -135,10 +135,10 @@ def test_empty_version_is_a_warning_not_a_failure(core, big_db):
     url, server = start()
     checks = verify_harbor(big_db, url, username=ADMIN[0], password=ADMIN[1])
     info = checks[0]
-    assert info.status is Status.WARN and info.exit_code is None, info.line()
+    assert info.status is Verdict.WARN and info.exit_code is None, info.line()
     assert "empty version" in info.message and "cannot confirm" in info.message
     assert info.data["harbor_version"] == ""
-    assert [c.status for c in checks[1:]] == [Status.OK] * 4
+    assert [c.status for c in checks[1:]] == [Verdict.OK] * 4
     # The fake answers as Harbor does: the key present, its value empty.
     with urllib.request.urlopen(url + "/api/systeminfo", timeout=5) as resp:
         assert json.load(resp)["harbor_version"] == ""
@@ -149,7 +149,7 @@ def test_server_error(core, big_db):
     url, server = start(mode="error")
     checks = verify_harbor(big_db, url, username=ADMIN[0], password=ADMIN[1])
     assert checks[0].exit_code == ExitCode.ENDPOINT_PROTOCOL and "HTTP 500" in checks[0].message
-    assert [c.status for c in checks[1:]] == [Status.SKIP] * 4
+    assert [c.status for c in checks[1:]] == [Verdict.SKIP] * 4
     assert len(server.recorder.paths) == 4
 
 

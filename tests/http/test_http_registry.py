@@ -12,7 +12,7 @@ import pytest
 import harbor_fakes as hf
 import harbor_seed
 from harbor_seed import ADMIN, DEVELOPER
-from migrator.verdicts import Status
+from migrator.verdicts import Verdict
 from migrator.errors import ExitCode, MigratorError
 from migrator.verify.registry import project_of, reconcile, verify_registry
 from migrator.verify.registry_client import RegistryClient, parse_challenge
@@ -43,11 +43,11 @@ def assert_planted(checks):
         assert data["names"] == sorted(expected), name
         assert data["count"] == len(expected), name
         assert data.get("reasons", {}) == {k: v for k, v in expected.items() if v}, name
-    assert c["registry.only_in_database"].status is Status.FAIL
+    assert c["registry.only_in_database"].status is Verdict.FAIL
     assert c["registry.only_in_database"].exit_code == ExitCode.VERIFY_FAILED
     for name in ("registry.only_in_storage", "registry.empty_repositories", "registry.orphaned_repositories",
                  "registry.repository_projects"):
-        assert c[name].status is Status.WARN, name
+        assert c[name].status is Verdict.WARN, name
     stats = c["registry.catalog"].data
     assert stats["catalog_repositories"] == 10
     assert stats["repository_rows"] == 7
@@ -79,7 +79,7 @@ def test_reconcile_finds_exactly_the_planted_differences(harbor_db, planted_regi
     before = token_issuer.requests
     checks = verify_registry(harbor_db, planted_registry.url, username=ADMIN[0], password=ADMIN[1])
     c = assert_planted(checks)
-    assert c["registry.api"].status is Status.OK
+    assert c["registry.api"].status is Verdict.OK
     assert "token auth" in c["registry.api"].message and "harbor-registry" in c["registry.api"].message
     # Several repository scopes per token: far fewer token requests than tag lists.
     stats = c["registry.catalog"].data
@@ -106,7 +106,7 @@ def test_small_pages_and_any_concurrency_give_the_same_answer(harbor_db, planted
 @pytest.mark.integration
 def test_wrong_password_is_an_auth_failure(harbor_db, planted_registry):
     checks = verify_registry(harbor_db, planted_registry.url, username=ADMIN[0], password="wrong")
-    failed = [c for c in checks if c.status is Status.FAIL]
+    failed = [c for c in checks if c.status is Verdict.FAIL]
     assert len(failed) == 1 and failed[0].exit_code == ExitCode.ENDPOINT_AUTH
     assert "refused the credentials of 'admin'" in failed[0].message
 
@@ -115,7 +115,7 @@ def test_wrong_password_is_an_auth_failure(harbor_db, planted_registry):
 @pytest.mark.integration
 def test_non_admin_gets_no_catalog_and_is_told_to_use_an_admin(harbor_db, planted_registry):
     checks = verify_registry(harbor_db, planted_registry.url, username=DEVELOPER[0], password=DEVELOPER[1])
-    failed = [c for c in checks if c.status is Status.FAIL]
+    failed = [c for c in checks if c.status is Verdict.FAIL]
     assert [c.exit_code for c in failed] == [ExitCode.ENDPOINT_AUTH]
     assert "system administrator" in failed[0].message
 
@@ -124,7 +124,7 @@ def test_non_admin_gets_no_catalog_and_is_told_to_use_an_admin(harbor_db, plante
 @pytest.mark.integration
 def test_no_credentials_against_token_auth_asks_for_them(harbor_db, planted_registry):
     checks = verify_registry(harbor_db, planted_registry.url)
-    failed = [c for c in checks if c.status is Status.FAIL]
+    failed = [c for c in checks if c.status is Verdict.FAIL]
     assert [c.exit_code for c in failed] == [ExitCode.ENDPOINT_AUTH]
     assert "requires credentials" in failed[0].message
 
@@ -139,7 +139,7 @@ def test_registry_without_auth(empty_db, open_registry):
     harbor_seed.add_repository(empty_db, "library/busybox", 1)
     checks = by_name(verify_registry(empty_db, open_registry.url, timeout=5))
     assert "no auth" in checks["registry.api"].message
-    assert all(c.status is Status.OK for c in checks.values()), [c.line() for c in checks.values()]
+    assert all(c.status is Verdict.OK for c in checks.values()), [c.line() for c in checks.values()]
     assert checks["registry.catalog"].data["matched"] == 2
     assert checks["registry.catalog"].data["token_requests"] == 0
 
@@ -169,7 +169,7 @@ def test_unreachable_port(harbor_db, closed_port_url):
     started = time.monotonic()
     checks = verify_registry(harbor_db, closed_port_url, username=ADMIN[0], password=ADMIN[1])
     assert [(c.name, c.status, c.exit_code) for c in checks] == [
-        ("registry.api", Status.FAIL, ExitCode.ENDPOINT_UNREACHABLE)]
+        ("registry.api", Verdict.FAIL, ExitCode.ENDPOINT_UNREACHABLE)]
     assert "connection refused" in checks[0].message
     assert time.monotonic() - started < 5        # bounded retries
 
@@ -190,7 +190,7 @@ def test_html_on_every_path_is_not_a_registry(serve):
 def test_catalog_repeating_its_page_is_a_protocol_error(harbor_db, serve):
     url, server = serve(hf.FakeRegistryHandler, catalog="repeat", repos={"a/a": ["1"]})
     checks = verify_registry(harbor_db, url)
-    assert checks[-1].status is Status.FAIL and checks[-1].exit_code == ExitCode.ENDPOINT_PROTOCOL
+    assert checks[-1].status is Verdict.FAIL and checks[-1].exit_code == ExitCode.ENDPOINT_PROTOCOL
     assert "repeats the page after 'a/a'" in checks[-1].message
     assert server.hits <= 4
 
@@ -200,7 +200,7 @@ def test_catalog_paging_forever_with_new_cursors_stops_at_the_bound(harbor_db, s
     url, server = serve(hf.FakeRegistryHandler, catalog="endless")
     with RegistryClient(url, max_pages=25) as client:
         checks = reconcile(harbor_db, client)
-    assert [(c.status, c.exit_code) for c in checks] == [(Status.FAIL, ExitCode.ENDPOINT_PROTOCOL)]
+    assert [(c.status, c.exit_code) for c in checks] == [(Verdict.FAIL, ExitCode.ENDPOINT_PROTOCOL)]
     assert "more than 25 pages" in checks[0].message
     assert 25 <= server.hits <= 26
 
@@ -212,7 +212,7 @@ def test_basic_auth_registry_and_wrong_basic_password(harbor_db, serve):
     checks = by_name(verify_registry(harbor_db, url, username="admin", password="pw"))
     assert "Basic auth" in checks["registry.api"].message
     assert checks["registry.catalog"].data["matched"] == 4
-    assert checks["registry.only_in_storage"].status is Status.OK
+    assert checks["registry.only_in_storage"].status is Verdict.OK
     bad = verify_registry(harbor_db, url, username="admin", password="nope")
     assert bad[-1].exit_code == ExitCode.ENDPOINT_AUTH and "refused the credentials" in bad[-1].message
 

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from migrator import api
-from migrator.verdicts import Status
+from migrator.verdicts import Verdict
 from migrator.mysql.connection import connect
 from migrator.chain.executor import UpgradeOptions
 from migrator.schema.diff import compare
@@ -88,7 +88,7 @@ def test_harbors_own_fresh_installs_upgrade_to_a_fresh_152(dbs, reference, file,
     assert json.loads(manifest.read_text())["revision"] == revision
     _upgrade_clean(settings)
     report = api.verify(settings, snapshot=str(manifest), only=("data",))  # Harbor's own rows, as before
-    assert report.ok, [c.line() for c in report.checks if c.status != Status.OK]
+    assert report.ok, [c.line() for c in report.checks if c.status != Verdict.OK]
     fresh = dbs.create("fresh")
     load_reference_sql(dbs.server, fresh, reference / "schema" / "registry-1.5.2.sql")
     with connect(settings) as a, connect(dbs.settings(fresh)) as b:
@@ -122,7 +122,7 @@ def test_verified_against_the_snapshot_taken_before(dbs, revision, stamped, tmp_
     _upgrade_clean(settings)
     report = api.verify(settings, snapshot=str(manifest), only=("data",))
     checks = {c.name: c for c in report.checks}
-    assert report.ok, [c.line() for c in report.checks if c.status != Status.OK]
+    assert report.ok, [c.line() for c in report.checks if c.status != Verdict.OK]
     assert checks["data.members"].message == f"{5 if revision == '0.1.0' else 3} rows, as before the upgrade"
     assert checks["data.replication_jobs"].message.startswith(f"{2 if revision == '0.3.0' else 0} rows")
     if revision == "0.3.0":

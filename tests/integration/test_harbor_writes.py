@@ -17,7 +17,7 @@ from migrator.chain.executor import UpgradeOptions
 from migrator.errors import ExitCode
 from migrator.mysql.connection import connect
 from migrator.snapshot.take import take_snapshot
-from migrator.verdicts import Status
+from migrator.verdicts import Verdict
 from migrator.verify.harbor_writes import ADMINSERVER_KEYS, ENCRYPTED_KEYS, REWRITTEN_AT_START
 from tests.helpers import run_cli
 
@@ -77,22 +77,22 @@ def test_harbors_own_writes_at_start_are_recognised(upgraded):
         ui_start(db)
     report = api.verify(settings, snapshot=str(manifest), only=("data",))
     checks = _by_name(report)
-    assert report.ok, [c.line() for c in report.checks if c.status != Status.OK]
+    assert report.ok, [c.line() for c in report.checks if c.status != Verdict.OK]
     props = checks["data.properties"]
-    assert props.status is Status.OK and "57 now" in props.message
+    assert props.status is Verdict.OK and "57 now" in props.message
     assert any(d.startswith("properties: 57 new: written by Harbor 1.5.2's adminserver at start") for d in props.details)
     repos = checks["data.repositories"]
-    assert repos.status is Status.WARN
+    assert repos.status is Verdict.WARN
     assert [d.split(":")[1].strip() for d in repos.details] == ["1 missing (repository_id)", "1 new (repository_id)"]
     assert all("syncs repository with the registry catalog" in d for d in repos.details)
     users = checks["data.users"]
-    assert users.status is Status.OK and "admin's password and salt" in users.details[0]
+    assert users.status is Verdict.OK and "admin's password and salt" in users.details[0]
 
     # A second start: the reloaded and the secret keys are written again (new IVs), still Harbor's own.
     with connect(settings) as db:
         adminserver_start(db)
     report = api.verify(settings, snapshot=str(manifest), only=("data",))
-    assert report.ok, [c.line() for c in report.checks if c.status != Status.OK]
+    assert report.ok, [c.line() for c in report.checks if c.status != Verdict.OK]
     code, out, err = run_cli(["verify", "--only", "data", "--snapshot", str(manifest), "--dsn",
                               f"mysql://root@localhost/{settings.database}?unix_socket={dbs.server.socket}"])
     assert code == 0, out + err
@@ -113,14 +113,14 @@ def test_anything_else_that_changed_still_fails(upgraded):
     checks = _by_name(report)
     assert not report.ok and report.exit_code() == ExitCode.VERIFY_FAILED
     props = checks["data.properties"]
-    assert props.status is Status.FAIL
+    assert props.status is Verdict.FAIL
     assert "properties: 2 new: email_password, not_harbors" in props.details
     assert any("56 new: written by Harbor 1.5.2's adminserver" in d for d in props.details)   # still said
     users = checks["data.users"]
-    assert users.status is Status.FAIL and "users: 1 changed: 7" in users.details
+    assert users.status is Verdict.FAIL and "users: 1 changed: 7" in users.details
     assert any("admin's password and salt" in d for d in users.details)
     repos = checks["data.repositories"]
-    assert repos.status is Status.FAIL
+    assert repos.status is Verdict.FAIL
     assert "repositories: 1 changed: 1" in repos.details
     assert any(d.startswith("repositories: 1 new: ") for d in repos.details)   # the deleted project's row
 
@@ -131,5 +131,5 @@ def test_without_harbor_started_a_lost_repository_row_or_admin_change_fails(upgr
         ui_start(db)              # the same rows, but the adminserver never ran: not Harbor's doing
     report = api.verify(settings, snapshot=str(manifest), only=("data",))
     checks = _by_name(report)
-    assert checks["data.repositories"].status is Status.FAIL
-    assert checks["data.users"].status is Status.FAIL and "users: 1 changed: 1" in checks["data.users"].details
+    assert checks["data.repositories"].status is Verdict.FAIL
+    assert checks["data.users"].status is Verdict.FAIL and "users: 1 changed: 1" in checks["data.users"].details

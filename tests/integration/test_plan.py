@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from migrator import api
-from migrator.verdicts import Status
+from migrator.verdicts import Verdict
 from migrator.mysql.connection import connect
 from migrator.errors import ExitCode
 from migrator.chain.executor import UpgradeOptions
@@ -55,7 +55,7 @@ def test_plan_as_a_select_only_account(dbs_off):
     dbs_off.server.create_user("planner", "pw", grants="SELECT", on=f"`{settings.database}`.*")
     ro = dbs_off.server.settings(settings.database, user="planner", password="pw", tcp=True)
     report = api.plan(ro)
-    assert _check(report, "privileges").status == Status.FAIL
+    assert _check(report, "privileges").status == Verdict.FAIL
     assert len(report.steps) == 4 and report.seconds > 0
 
 
@@ -95,7 +95,7 @@ def test_privileges_check(dbs_off):
                                on=f"`{settings.database}`.*")
     s = dbs_off.server.settings(settings.database, user="noalter", password="pw", tcp=True)
     c = _check(api.plan(s, calibrate=False), "privileges")
-    assert c.status == Status.FAIL and "ALTER" in c.message and "INDEX" in c.message and "GRANT" in c.message
+    assert c.status == Verdict.FAIL and "ALTER" in c.message and "INDEX" in c.message and "GRANT" in c.message
 
 
 def test_the_snapshot_needs_lock_tables_unless_there_is_none(dbs_off):
@@ -104,15 +104,15 @@ def test_the_snapshot_needs_lock_tables_unless_there_is_none(dbs_off):
                                                       "REFERENCES", on=f"`{settings.database}`.*")
     s = dbs_off.server.settings(settings.database, user="nolock", password="pw", tcp=True)
     c = _check(api.plan(s, calibrate=False), "privileges")
-    assert c.status == Status.FAIL and "GRANT LOCK TABLES" in c.message and c.exit_code == ExitCode.PRIVILEGES
+    assert c.status == Verdict.FAIL and "GRANT LOCK TABLES" in c.message and c.exit_code == ExitCode.PRIVILEGES
     c = _check(api.plan(s, calibrate=False, snapshot_dir=None), "privileges")
-    assert c.status == Status.OK and "LOCK TABLES not needed" in c.message
+    assert c.status == Verdict.OK and "LOCK TABLES not needed" in c.message
 
 
 @pytest.mark.parametrize("mode,status,text", [
-    ("ANSI_QUOTES", Status.FAIL, "double-quoted"),
-    ("ONLY_FULL_GROUP_BY", Status.FAIL, "1055"),
-    ("STRICT_ALL_TABLES,NO_ZERO_DATE", Status.WARN, "zero dates"),
+    ("ANSI_QUOTES", Verdict.FAIL, "double-quoted"),
+    ("ONLY_FULL_GROUP_BY", Verdict.FAIL, "1055"),
+    ("STRICT_ALL_TABLES,NO_ZERO_DATE", Verdict.WARN, "zero dates"),
 ])
 def test_sql_mode_check(dbs_off, mode, status, text):
     settings = dbs_off.seeded()
@@ -132,14 +132,14 @@ def test_primary_key_requirement_is_reported(dbs_off):
         c = _check(api.plan(settings, calibrate=False), "primary_key_required")
     finally:
         dbs_off.server.admin("SET GLOBAL innodb_force_primary_key = OFF")
-    assert c.status == Status.WARN and "alembic_version" in c.details
+    assert c.status == Verdict.WARN and "alembic_version" in c.details
 
 
 def test_charset_check(dbs_off):
     settings = dbs_off.seeded()
     dbs_off.server.admin(f"ALTER DATABASE `{settings.database}` CHARACTER SET latin1")
     c = _check(api.plan(settings, calibrate=False), "charset")
-    assert c.status == Status.WARN and "latin1" in c.message
+    assert c.status == Verdict.WARN and "latin1" in c.message
 
 
 def test_row_format_check(dbs_off):
@@ -149,7 +149,7 @@ def test_row_format_check(dbs_off):
         c = _check(api.plan(settings, calibrate=False), "row_format")
     finally:
         dbs_off.server.admin("SET GLOBAL innodb_default_row_format = 'dynamic'")
-    assert c.status == Status.FAIL and "DYNAMIC" in c.message
+    assert c.status == Verdict.FAIL and "DYNAMIC" in c.message
 
 
 def test_storage_engine_check(dbs_off):
@@ -157,7 +157,7 @@ def test_storage_engine_check(dbs_off):
     with connect(settings) as db:
         db.execute("ALTER TABLE properties ENGINE=MyISAM")
     c = _check(api.plan(settings, calibrate=False), "storage_engine")
-    assert c.status == Status.FAIL and "properties: MyISAM" in c.details
+    assert c.status == Verdict.FAIL and "properties: MyISAM" in c.details
 
 
 def test_other_clients_check_names_them(dbs_off):
@@ -165,21 +165,21 @@ def test_other_clients_check_names_them(dbs_off):
     conn = dbs_off.server.root_connection(settings.database)
     try:
         c = _check(api.plan(settings, calibrate=False), "other_clients")
-        assert c.status == Status.FAIL and c.exit_code == ExitCode.CLIENTS_CONNECTED and "root@" in c.details[0]
+        assert c.status == Verdict.FAIL and c.exit_code == ExitCode.CLIENTS_CONNECTED and "root@" in c.details[0]
     finally:
         conn.close()
-    assert _check(api.plan(settings, calibrate=False), "other_clients").status == Status.OK
+    assert _check(api.plan(settings, calibrate=False), "other_clients").status == Verdict.OK
 
 
 def test_data_checks(dbs_off):
     settings = dbs_off.seeded()
     c = _check(api.plan(settings, calibrate=False), "data")
-    assert c.status == Status.WARN and any("missing project" in d for d in c.details)
+    assert c.status == Verdict.WARN and any("missing project" in d for d in c.details)
     with connect(settings) as db:
         db.execute("ALTER TABLE user MODIFY realname varchar(20) NULL")
         db.execute("UPDATE user SET realname = NULL WHERE user_id = 3")
     c = _check(api.plan(settings, calibrate=False), "data")
-    assert c.status == Status.FAIL and any("user.realname has NULLs" in d for d in c.details)
+    assert c.status == Verdict.FAIL and any("user.realname has NULLs" in d for d in c.details)
     code, out, err = run_cli(["upgrade", "--yes", "--no-snapshot", "--dsn", _dsn(dbs_off.server, settings.database)])
     assert code == ExitCode.DATA_CONFLICT and "realname" in err
     assert rows(settings, "SELECT version_num FROM alembic_version") == [("0.4.0",)]
@@ -220,16 +220,16 @@ def test_free_space_check(dbs_off, tiny_dir):
         from migrator.tools.seed import add_log_volume
         add_log_volume(db, 30000)
     c = _check(api.plan(settings, calibrate=False, snapshot_dir=str(tiny_dir)), "free_space")
-    assert c.status == Status.FAIL and c.exit_code == ExitCode.NO_SPACE
+    assert c.status == Verdict.FAIL and c.exit_code == ExitCode.NO_SPACE
 
 
 def test_harbor_account_check(dbs_off):
     settings = dbs_off.seeded()
     dbs_off.server.admin("CREATE USER IF NOT EXISTS 'harbor_tls'@'%' IDENTIFIED BY 'pw' REQUIRE SSL")
     c = _check(api.plan(settings, calibrate=False, harbor_user="harbor_tls@%"), "harbor_account")
-    assert c.status == Status.FAIL and "REQUIRE NONE" in c.message
+    assert c.status == Verdict.FAIL and "REQUIRE NONE" in c.message
     dbs_off.server.admin("CREATE USER IF NOT EXISTS 'harbor_ok'@'%' IDENTIFIED BY 'pw'")
-    assert _check(api.plan(settings, calibrate=False, harbor_user="harbor_ok@%"), "harbor_account").status == Status.OK
+    assert _check(api.plan(settings, calibrate=False, harbor_user="harbor_ok@%"), "harbor_account").status == Verdict.OK
 
 
 def test_plan_exits_non_zero_on_a_failing_check(dbs_off):

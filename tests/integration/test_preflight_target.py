@@ -12,7 +12,7 @@ from migrator.chain.executor import UpgradeOptions
 from migrator.errors import ExitCode
 from migrator.mysql.connection import connect
 from migrator.schema.revisions import MODELS
-from migrator.verdicts import Status
+from migrator.verdicts import Verdict
 from tests.helpers import rows, run_cli
 
 pytestmark = pytest.mark.integration
@@ -45,13 +45,13 @@ def test_plan_checks_only_the_steps_up_to_the_target(dbs_off):
 
     code, out, err = run_cli(["plan", "--json", "--no-calibrate", "--to", start, "--dsn", dsn])
     assert code == 0, err
-    assert _data(out)["status"] != Status.FAIL.value
+    assert _data(out)["status"] != Verdict.FAIL.value
 
     for target in (arrives, chain.HEAD):
         code, out, err = run_cli(["plan", "--json", "--no-calibrate", "--to", target, "--dsn", dsn])
         assert code == ExitCode.DATA_CONFLICT, err
         data = _data(out)
-        assert data["status"] == Status.FAIL.value
+        assert data["status"] == Verdict.FAIL.value
         assert any(d.startswith(f"step {arrives}: properties has duplicate (k)") for d in data["details"]), data
 
     # upgrade to past that step is refused before anything changes

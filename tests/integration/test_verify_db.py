@@ -7,7 +7,7 @@ import json
 import pytest
 
 from migrator import api
-from migrator.verdicts import Status
+from migrator.verdicts import Verdict
 from migrator.mysql.connection import connect
 from migrator.errors import ExitCode
 from migrator.chain.executor import UpgradeOptions
@@ -40,7 +40,7 @@ def test_everything_consistent_after_upgrade(upgraded, tmp_path):
     dbs, settings, manifest = upgraded
     report = api.verify(settings, snapshot=str(manifest), only=("schema", "data"))
     checks = _by_name(report)
-    assert report.ok, [c.line() for c in report.checks if c.status != Status.OK]
+    assert report.ok, [c.line() for c in report.checks if c.status != Verdict.OK]
     assert {"schema", "invariants", "data.users", "data.projects", "data.members", "data.access_log",
             "data.replication_policies", "data.replication_triggers", "data.replication_jobs"} <= set(checks)
     assert checks["data.replication_jobs"].message == "3 rows, as before the upgrade (row by row)"
@@ -86,11 +86,11 @@ def test_without_a_manifest_only_invariants(upgraded):
     dbs, settings, _ = upgraded
     report = api.verify(settings, only=("data",))
     checks = _by_name(report)
-    assert checks["invariants"].status == Status.OK and checks["data"].status == Status.WARN
+    assert checks["invariants"].status == Verdict.OK and checks["data"].status == Verdict.WARN
     with connect(settings) as db:
         db.execute("DELETE FROM project_metadata WHERE project_id = 5")
     checks = _by_name(api.verify(settings, only=("data",)))
-    assert checks["invariants"].status == Status.FAIL
+    assert checks["invariants"].status == Verdict.FAIL
     assert any("one 'public' metadata row: 1 violation" in d for d in checks["invariants"].details)
 
 
@@ -110,7 +110,7 @@ def test_schema_drift_is_listed(upgraded):
         db.execute("ALTER TABLE project_member MODIFY entity_type varchar(1) NOT NULL")
         db.execute("ALTER TABLE img_scan_overview DROP INDEX image_digest")
     check = _by_name(api.verify(settings, only=("schema",)))["schema"]
-    assert check.status == Status.FAIL
+    assert check.status == Verdict.FAIL
     assert any("entity_type" in d and "char(1)" in d for d in check.details)
     assert any("image_digest" in d for d in check.details)
 
@@ -127,8 +127,8 @@ def test_the_audit_log_needs_the_snapshots_dump(upgraded):
     snapshot_paths(manifest)[0].unlink()
     checks = _by_name(api.verify(settings, snapshot=str(manifest), only=("data",)))
     for name in ("data.access_log", "data.replication_jobs"):
-        assert checks[name].status == Status.FAIL and "is missing" in checks[name].message
-    assert checks["data.users"].status == Status.OK  # the manifest's projections still serve
+        assert checks[name].status == Verdict.FAIL and "is missing" in checks[name].message
+    assert checks["data.users"].status == Verdict.OK  # the manifest's projections still serve
 
 
 def test_a_manifest_with_a_jobs_projection_is_compared_row_by_row(upgraded):

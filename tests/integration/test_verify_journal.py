@@ -12,7 +12,7 @@ from migrator.chain.executor import UpgradeOptions
 from migrator.errors import ExitCode
 from migrator.mysql.connection import connect
 from migrator.safety.journal import Journal
-from migrator.verdicts import Status
+from migrator.verdicts import Verdict
 from tests.helpers import run_cli
 
 pytestmark = pytest.mark.integration
@@ -41,8 +41,8 @@ def test_verify_after_upgrade_compares_data_with_the_upgrades_snapshot(journaled
     checks = {c.name: c for c in report.checks}
     assert report.ok and report.verdict == "consistent", [c.line() for c in report.checks]
     assert report.snapshot == manifest and report.not_compared is None
-    assert checks["data.snapshot"].status is Status.OK and manifest in checks["data.snapshot"].message
-    assert checks["data.users"].status is Status.OK and "data" not in checks     # compared, not skipped
+    assert checks["data.snapshot"].status is Verdict.OK and manifest in checks["data.snapshot"].message
+    assert checks["data.users"].status is Verdict.OK and "data" not in checks     # compared, not skipped
 
     env = {"HARBOR_MIGRATE_STATE_DIR": str(state)}
     args = ["verify", "--only", "schema", "--only", "data", "--dsn", _dsn(dbs.server, settings.database)]
@@ -78,7 +78,7 @@ def test_the_journals_snapshot_gone_is_a_failure_naming_the_way_out(journaled):
     os.rename(manifest, moved)
     report = api.verify(settings, only=("data",), journal=Journal(settings, directory=state))
     check = {c.name: c for c in report.checks}["data.snapshot"]
-    assert check.status is Status.FAIL and report.exit_code() == ExitCode.SNAPSHOT_INVALID
+    assert check.status is Verdict.FAIL and report.exit_code() == ExitCode.SNAPSHOT_INVALID
     assert "is gone" in check.message and "--no-snapshot" in check.message
 
 

@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from migrator.verdicts import Status
+from migrator.verdicts import Verdict
 from migrator.mysql.connection import ServerInfo
 from migrator.safety.context import PreflightContext
 from migrator.safety.server_checks import check_server_version
@@ -25,12 +25,12 @@ def _info(flavour: str, version: tuple[int, int, int]) -> ServerInfo:
 
 
 @pytest.mark.parametrize("flavour,version,status", [
-    ("mysql", (5, 5, 62), Status.FAIL), ("mysql", (5, 6, 51), Status.OK), ("mysql", (5, 7, 44), Status.OK),
-    ("mysql", (8, 0, 36), Status.OK), ("mysql", (8, 4, 0), Status.WARN), ("mariadb", (5, 5, 68), Status.FAIL),
-    ("mariadb", (10, 2, 44), Status.OK), ("mariadb", (10, 11, 6), Status.OK), ("mariadb", (12, 0, 1), Status.WARN),
+    ("mysql", (5, 5, 62), Verdict.FAIL), ("mysql", (5, 6, 51), Verdict.OK), ("mysql", (5, 7, 44), Verdict.OK),
+    ("mysql", (8, 0, 36), Verdict.OK), ("mysql", (8, 4, 0), Verdict.WARN), ("mariadb", (5, 5, 68), Verdict.FAIL),
+    ("mariadb", (10, 2, 44), Verdict.OK), ("mariadb", (10, 11, 6), Verdict.OK), ("mariadb", (12, 0, 1), Verdict.WARN),
 ])
 def test_matrix(flavour, version, status):
     check = check_server_version(PreflightContext(_Server(_info(flavour, version)), None, None))
     assert check.status == status, check.message
-    if status != Status.OK:
+    if status != Verdict.OK:
         assert "rehearse" in check.message or "upgrade" in check.message or "too old" in check.message
