@@ -11,3 +11,8 @@ from ..chain.revisions import HEAD, ORDER, resolve_start, resolve_target  # noqa
 from .plan import PlannedOp, PlannedStep, PlanReport, plan  # noqa: F401
 from .upgrade import UpgradeOutcome, schema_drift, start_revision, status, upgrade  # noqa: F401
 from .verify import SECTIONS, VerifyReport, last_upgrade_snapshot, verify, verify_snapshot  # noqa: F401
+from ..safety.preflight import raise_on_failures  # noqa: F401  (plan's failed checks -> upgrade's exit codes)
+from ..verify.http import configure_tls  # noqa: F401  (verify's HTTPS: --ca-file, --insecure)
+from .cfg import ConversionRefused, cfg_apply_insecure, cfg_check_key, cfg_convert, cfg_read_key  # noqa: F401
+from .snapshots import restore, snapshot  # noqa: F401
+from .tools import DemoServer, demo_server, demo_upgrade, rehearse, runbook, runbook_markdown  # noqa: F401

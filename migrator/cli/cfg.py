@@ -13,11 +13,8 @@ from typing import Any, Callable
 
 import click
 
-from ..mysql import connection as dbmod
-from ..cfg.convert import ConversionRefused, convert
-from ..cfg.secretkey import check_key, read_key
-from ..cfg.targets import apply_insecure_from_cfg
-from ..verdicts import Check, Verdict, worst
+from .. import api
+from ..verdicts import Check, Status, worst
 from ..errors import ConfigInvalid, KeyInvalid, MigratorError, UsageError
 from ..settings import ConnectionSettings, mask_dsn
 from .options import connection_options
@@ -126,9 +123,9 @@ def convert_cmd(old_cfg: str, output: str, force: bool, include_db_password: boo
     if settings is not None:
         click.echo(f"database keys from {settings.masked_dsn()}", err=True)
     try:
-        text, report = convert(_read_text(old_cfg), db=settings, include_db_password=include_db_password,
-                               secretkey_dir=secretkey_dir, source=old_cfg)
-    except ConversionRefused as exc:
+        text, report = api.cfg_convert(_read_text(old_cfg), db=settings, include_db_password=include_db_password,
+                                       secretkey_dir=secretkey_dir, source=old_cfg)
+    except api.ConversionRefused as exc:
         if as_json:
             click.echo(exc.report.render_json())
         raise
@@ -150,13 +147,12 @@ def check_key_cmd(keyfile: str, as_json: bool, settings: ConnectionSettings) -> 
 
     Exit code 22 when the key file is unusable or a password does not decrypt.
     """
-    read_key(keyfile)   # a bad file fails before any connection is made
+    api.cfg_read_key(keyfile)   # a bad file fails before any connection is made
     assert settings is not None
     click.echo(f"checking against {settings.masked_dsn()}", err=True)
-    with dbmod.connect(settings) as db:
-        checks = check_key(db, keyfile)
+    checks = api.cfg_check_key(settings, keyfile)
     _echo_checks(checks, as_json)
-    failed = sum(c.data.get("failed", 0) for c in checks if c.status == Verdict.FAIL)
+    failed = sum(c.data.get("failed", 0) for c in checks if c.status == Status.FAIL)
     if failed:
         raise KeyInvalid(f"{failed} replication target password(s) do not decrypt with {keyfile}: "
                          "use the secretkey file of the 0.5.0 installation")
@@ -176,6 +172,5 @@ def apply_insecure_cmd(old_cfg: str, dry_run: bool, as_json: bool, settings: Con
     text = _read_text(old_cfg)
     assert settings is not None
     click.echo(f"{'dry run against' if dry_run else 'updating'} {settings.masked_dsn()}", err=True)
-    with dbmod.connect(settings) as db:
-        check = apply_insecure_from_cfg(db, text, dry_run=dry_run, source=old_cfg)
+    check = api.cfg_apply_insecure(settings, text, dry_run=dry_run, source=old_cfg)
     _echo_checks([check], as_json)

@@ -7,18 +7,12 @@ shows ``status`` again, and tears everything down.
 """
 from __future__ import annotations
 
-import secrets
-import tempfile
 import time
 
 import click
 
 from .. import api
-from ..mysql.connection import connect
-from ..chain.executor import UpgradeOptions
-from ..tools.local_server import LocalServer
-from ..tools.seed import seed_050
-from ..safety.journal import Journal
+from ..errors import VerifyFailed
 from .render import err, status_text
 
 
@@ -31,23 +25,11 @@ from .render import err, status_text
 def demo(log_rows, timestamps, keep) -> None:
     """Seed a Harbor 0.5.0 database on a throwaway MariaDB, upgrade it to 1.5.2 and verify it."""
     t0 = time.monotonic()
-    mode = "OFF" if timestamps == "mysql56" else "ON"
-    server = LocalServer({"explicit-defaults-for-timestamp": mode}, keep=keep)
-    try:
-        server.start()
-        password = secrets.token_urlsafe(12)
-        server.create_user("harbor", password)
-        server.create_database("registry")
-        settings = server.settings("registry", user="harbor", password=password, tcp=True)
-        err(f"demo: throwaway {settings.masked_dsn()} (explicit_defaults_for_timestamp={mode})")
-        with connect(settings) as db:
-            seed_050(db, sample=True, log_rows=log_rows)
-        err(f"demo: seeded a Harbor 0.5.0 database with {log_rows + 7} access_log rows")
+    with api.demo_server(log_rows=log_rows, timestamps=timestamps, keep=keep, progress=err) as demo_db:
+        settings = demo_db.settings
         click.echo("== status before ==")
         click.echo(status_text(api.status(settings)))
-        snapdir = tempfile.mkdtemp(prefix="harbor-migrate-demo-snap-", dir=server.dir)
-        outcome = api.upgrade(settings, UpgradeOptions(), progress=err, snapshot_dir=snapdir,
-                              journal=Journal(settings, directory=server.dir))
+        outcome = api.demo_upgrade(demo_db, progress=err)
         click.echo("== upgrade ==")
         assert outcome.result is not None
         for step in outcome.result.steps:
@@ -64,13 +46,9 @@ def demo(log_rows, timestamps, keep) -> None:
                     click.echo(f"       {d}")
         click.echo(f"demo finished in {time.monotonic() - t0:.1f}s")
         if not report.ok:
-            from ..errors import VerifyFailed
             raise VerifyFailed("the upgraded database is not consistent (see above)")
         if keep:
-            click.echo(f"server kept: mariadb --socket={server.socket} -uroot registry  (stop: kill {server.proc.pid})")
-    finally:
-        if not keep:
-            server.destroy()
+            click.echo(f"server kept: {demo_db.kept_hint}")
 
 
 COMMANDS = [demo]

@@ -70,9 +70,7 @@ def plan(settings, target, from_revision, as_sql, snapshot_dir, no_snapshot, har
         click.echo(f"\nestimate: upgrade {_duration(report.seconds)}, snapshot {_duration(report.snapshot_seconds)}; "
                    f"expected downtime {_duration(report.downtime_seconds)} (rates: {report.rates_source})")
     if not report.ok:
-        from ..safety.preflight import raise_on_failures
-
-        raise_on_failures(report.checks)  # the same exit codes as upgrade
+        api.raise_on_failures(report.checks)  # the same exit codes as upgrade
 
 
 COMMANDS = [plan]

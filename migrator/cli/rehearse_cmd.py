@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from ..tools.rehearse import rehearse as run_rehearsal
+from .. import api
 from .options import connection_options, json_option
 from .render import emit_json, err
 
@@ -26,11 +26,9 @@ def rehearse(settings, snapshot, snapshot_dir, backend, image, pull, keep, targe
     The timings are stored under the production database's journal, so that
     `plan` on production estimates from them.
     """
-    from .. import api
-
-    report = run_rehearsal(snapshot=snapshot, source=None if snapshot else settings, backend=backend, image=image,
-                           pull=pull, keep=keep, snapshot_dir=snapshot_dir, target=api.resolve_target(target),
-                           progress=err)
+    report = api.rehearse(snapshot=snapshot, source=None if snapshot else settings, backend=backend, image=image,
+                          pull=pull, keep=keep, snapshot_dir=snapshot_dir, target=api.resolve_target(target),
+                          progress=err)
     if as_json:
         emit_json(report.to_json())
         return

@@ -4,7 +4,6 @@ from __future__ import annotations
 import click
 
 from .. import api
-from ..tools.runbook import build, markdown
 from .options import connection_options, json_option
 from .render import emit_json
 
@@ -24,15 +23,11 @@ def runbook(settings, snapshot_dir, cfg, registry, harbor, no_calibrate, as_json
     Read-only (it runs `plan`). Timings come from the last rehearsal of this
     database when there is one.
     """
-    import os
-
-    report = api.plan(settings, snapshot_dir=snapshot_dir if os.path.isdir(snapshot_dir) else None,
-                      calibrate=not no_calibrate)
-    book = build(settings, report, snapshot_dir, cfg=cfg, registry=registry, harbor=harbor)
+    book = api.runbook(settings, snapshot_dir, cfg=cfg, registry=registry, harbor=harbor, calibrate=not no_calibrate)
     if as_json:
         emit_json(book)
     else:
-        click.echo(markdown(book), nl=False)
+        click.echo(api.runbook_markdown(book), nl=False)
 
 
 COMMANDS = [runbook]

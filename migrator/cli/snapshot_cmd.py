@@ -3,10 +3,7 @@ from __future__ import annotations
 
 import click
 
-from ..mysql.connection import connect
-from ..snapshot.restore import restore_snapshot
 from .. import api
-from ..snapshot.take import take_snapshot
 from .options import connection_options, json_option
 from .render import emit_json, err
 
@@ -25,8 +22,7 @@ def snapshot(ctx, settings, directory, name, as_json) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    with connect(settings) as db:
-        manifest = take_snapshot(db, directory, name=name, progress=err)
+    manifest = api.snapshot(settings, directory, name=name, progress=err)
     if as_json:
         emit_json({"manifest": str(manifest)})
     else:
@@ -58,7 +54,7 @@ def restore(file, settings, force, as_json) -> None:
 
     `--database` picks another database name on the same server.
     """
-    manifest = restore_snapshot(file, settings, force=force, progress=err)
+    manifest = api.restore(file, settings, force=force, progress=err)
     if as_json:
         emit_json({"ok": True, "target": settings.masked_dsn(), "tables": len(manifest.tables)})
     else:

@@ -8,7 +8,6 @@ import click
 
 from .. import api
 from ..errors import Aborted
-from ..chain.executor import UpgradeOptions
 from .options import connection_options, json_option
 from .render import emit_json, err, is_tty
 
@@ -65,8 +64,8 @@ def upgrade(settings, target, from_revision, yes, force, no_snapshot, snapshot_d
     Each revision is stamped in alembic_version when done. After any failure or
     interruption, run the same command again: it finishes exactly what is missing.
     """
-    options = UpgradeOptions(target=api.resolve_target(target), with_admiral=with_admiral,
-                             copy_chunk_rows=copy_chunk_rows)
+    options = api.UpgradeOptions(target=api.resolve_target(target), with_admiral=with_admiral,
+                                 copy_chunk_rows=copy_chunk_rows)
 
     def confirm(st, start, end) -> bool:
         err(f"{st.database}: {st.server}, revision {start} -> {end}")

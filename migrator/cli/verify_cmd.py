@@ -60,9 +60,7 @@ def verify(settings, only, snapshot, no_snapshot, with_admiral, adminserver, adm
 
     Exit 0 only when everything checked is consistent.
     """
-    from ..verify.http import configure_tls
-
-    configure_tls(insecure=insecure, ca_file=ca_file)
+    api.configure_tls(insecure=insecure, ca_file=ca_file)
     report = api.verify(
         settings, harbor_db_user=harbor_db_user, only=tuple(only), snapshot=snapshot, no_snapshot=no_snapshot,
         with_admiral=with_admiral,

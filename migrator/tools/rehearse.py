@@ -5,24 +5,18 @@ throwaway server (``local`` binary or ``docker`` image matching production),
 restore, plan, upgrade, verify, report per-step timings and the expected
 production downtime, tear down. The timings are journaled under the
 *production* database's key, so ``plan`` on production estimates from them.
+
+The sequence itself is ``migrator.api.rehearse`` (it calls plan, upgrade and verify, which are
+api verbs); this module holds what it needs below the api: the report and the server options.
 """
 from __future__ import annotations
 
 import dataclasses
+import pathlib
 import tempfile
-import time
-from typing import Any, Callable
+from typing import Any
 
-from ..mysql.connection import connect
-from ..errors import VerifyFailed
-from ..chain import revisions as chain
-from ..chain.executor import UpgradeOptions
-from ..safety.journal import Journal
-from ..settings import ConnectionSettings
-from ..archive.manifest import Manifest, Source
-from ..snapshot.take import take_snapshot
-
-Progress = Callable[[str], None]
+from ..archive.manifest import Source
 
 
 @dataclasses.dataclass
@@ -49,7 +43,7 @@ class RehearsalReport:
                 "expected_downtime_seconds": round(self.downtime_seconds, 3), "connect_hint": self.hint}
 
 
-def _server_options(src: Source) -> dict[str, str]:
+def server_options(src: Source) -> dict[str, str]:
     """Imitate production: its timestamp rules and sql_mode."""
     options = {"explicit-defaults-for-timestamp": "ON" if src.explicit_defaults_for_timestamp else "OFF"}
     if src.sql_mode is not None:
@@ -57,53 +51,6 @@ def _server_options(src: Source) -> dict[str, str]:
     return options
 
 
-def rehearse(*, snapshot: str | None = None, source: ConnectionSettings | None = None, backend: str = "local",
-             image: str | None = None, pull: bool = False, keep: bool = False, snapshot_dir: str | None = None,
-             target: str = chain.HEAD, progress: Progress = lambda _: None) -> RehearsalReport:
-    from .. import api
-    from .rehearsal.backends import default_image_for, get_backend
-    from ..snapshot.restore import restore_snapshot
-
-    if source is not None and snapshot is None:
-        directory = snapshot_dir or tempfile.mkdtemp(prefix="harbor-migrate-rehearsal-")
-        with connect(source) as db:
-            progress(f"rehearse: snapshot of {source.masked_dsn()} into {directory}")
-            snapshot = str(take_snapshot(db, directory, progress=progress))
-    assert snapshot is not None
-    manifest = Manifest.load(snapshot)
-    src = manifest.source
-    options: dict[str, Any] = {"server_options": _server_options(src), "keep": keep}
-    if backend == "docker":
-        options["image"] = default_image_for(src.flavour, src.version_tuple, image)
-        options["pull"] = pull
-    server = get_backend(backend, **options)
-    journal = Journal(key=src.server_key or src.database)
-    journal.extra = {"rehearsal": backend}
-    try:
-        root = server.start()
-        progress(f"rehearse: {server.server_label()} started")
-        settings = dataclasses.replace(root, database=src.database)
-        t0 = time.monotonic()
-        restore_snapshot(snapshot, settings, progress=progress)
-        restore_seconds = time.monotonic() - t0
-        progress(f"rehearse: restored in {restore_seconds:.2f}s")
-        plan = api.plan(settings, target, snapshot_dir=None, journal=Journal(key="rehearsal-scratch",
-                                                                             directory=_scratch()))
-        outcome = api.upgrade(settings, UpgradeOptions(target=target), progress=progress, journal=journal,
-                              skip_checks=("free_space",))
-        report = api.verify(settings, only=("schema", "data"), snapshot=snapshot)
-        hint = server.connect_hint() if keep else None
-        result = RehearsalReport(backend, server.server_label(), snapshot, restore_seconds, plan, outcome, report,
-                                 manifest.seconds, hint)
-    finally:
-        server.stop()
-    if not report.ok:
-        raise VerifyFailed("the rehearsal's result is not consistent: " + "; ".join(
-            c.line() for c in report.checks if c.status.value == "fail"))
-    return result
-
-
-def _scratch():
-    import pathlib
-
+def scratch_directory() -> pathlib.Path:
+    """Where a rehearsal's plan keeps its throwaway journal (not the production one)."""
     return pathlib.Path(tempfile.gettempdir()) / "harbor-migrate-scratch"

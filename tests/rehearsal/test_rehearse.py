@@ -10,7 +10,7 @@ from migrator.mysql.connection import connect
 from migrator.safety.journal import Journal
 from migrator.tools.seed import add_log_volume
 from migrator.snapshot.take import take_snapshot
-from migrator.tools.rehearse import rehearse
+from migrator.api import rehearse
 from tests.helpers import rows, run_cli
 
 pytestmark = pytest.mark.integration
