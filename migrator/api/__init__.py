@@ -16,3 +16,6 @@ from ..verify.http import configure_tls  # noqa: F401  (verify's HTTPS: --ca-fil
 from .cfg import ConversionRefused, cfg_apply_insecure, cfg_check_key, cfg_convert, cfg_read_key  # noqa: F401
 from .snapshots import restore, snapshot  # noqa: F401
 from .tools import DemoServer, demo_server, demo_upgrade, rehearse, runbook, runbook_markdown  # noqa: F401
+from .move import (MoveOutcome, MovePlan, plan_move, raise_on_move_failures, require_target, target_settings,  # noqa: F401
+                   target_status, upgrade_to_postgres, verify_move)
+from ..chain.revisions import PG_TARGET, is_pg_target  # noqa: F401

@@ -41,6 +41,12 @@ RELEASES: dict[str, str] = {r.id: r.releases for r in CHAIN}
 # --to names: every revision after the base, by its id or a Harbor version.
 TARGETS: dict[str, str] = {name: r.id for r in CHAIN[1:] for name in (r.id, *r.versions)}
 
+# Past the head, on another engine: Harbor 1.6.0 runs on PostgreSQL only. Not a step of the
+# MySQL chain (no alembic script here): the database at HEAD is moved into PostgreSQL
+# (migrator/move), where alembic_version then reads this id.
+PG_TARGET = Revision("1.6.0", "1.6.0", ("1.6",))
+PG_TARGET_NAMES: dict[str, str] = {name: PG_TARGET.id for name in (PG_TARGET.id, *PG_TARGET.versions)}
+
 
 def index(revision: str) -> int:
     return ORDER.index(revision)
@@ -71,12 +77,22 @@ def newer_than_head(revision: str) -> bool:
     return bool(nums) and tuple(nums) > tuple(int(x) for x in HEAD.split("."))
 
 
-def resolve_target(name: str) -> str:
+def is_pg_target(revision: str) -> bool:
+    return revision == PG_TARGET.id
+
+
+def resolve_target(name: str, *, postgres: bool = False) -> str:
     """``--to`` accepts Harbor versions (1.5.2) and revision ids (1.5.0); anything else is a
-    usage error (exit 2), like any other bad flag value."""
+    usage error (exit 2), like any other bad flag value. With ``postgres`` (the commands that
+    take ``--target-dsn``), also the PostgreSQL target (1.6.0)."""
     key = name.strip().lstrip("v")
     if key in TARGETS:
         return TARGETS[key]
+    if key in PG_TARGET_NAMES:
+        if postgres:
+            return PG_TARGET_NAMES[key]
+        raise UsageError(f"--to {name}: Harbor {PG_TARGET.releases} runs on PostgreSQL; this command goes up to "
+                         f"{HEAD_RELEASE} (upgrade and plan take --to {PG_TARGET.id} --target-dsn postgresql://…)")
     raise UsageError(f"unknown target {name!r}: use a Harbor version (1.2.2, 1.3.0, 1.4.0, {HEAD_RELEASE}) "
                      f"or a revision id ({', '.join(ORDER[1:])})")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import click
 
 from .. import api
+from ..errors import UsageError
+from . import postgres_target
 from .options import connection_options, json_option
 from .render import emit_json, err
 
@@ -14,7 +16,8 @@ def _duration(seconds: float) -> str:
 
 @click.command("plan")
 @connection_options
-@click.option("--to", "target", default="1.5.2", show_default=True, help="Harbor version or revision id.")
+@click.option("--to", "target", default="1.5.2", show_default=True,
+              help="Harbor version or revision id; 1.6.0 with --target-dsn (both sides' pre-flight, the move).")
 @click.option("--from", "from_revision", help="Start revision when alembic_version is missing or wrong.")
 @click.option("--sql", "as_sql", is_flag=True, help="Write the whole upgrade as one SQL script on stdout.")
 @click.option("--snapshot-dir", default=".", show_default=True, type=click.Path(file_okay=False),
@@ -23,9 +26,10 @@ def _duration(seconds: float) -> str:
 @click.option("--harbor-user", help="Harbor 1.5.2's database account (user@host), for the harbor_account check.")
 @click.option("--skip-check", "skip_checks", multiple=True, help="Turn a failing check into a warning (by name).")
 @click.option("--no-calibrate", is_flag=True, help="Do not time a scratch TEMPORARY table; use defaults.")
+@postgres_target.target_options
 @json_option
 def plan(settings, target, from_revision, as_sql, snapshot_dir, no_snapshot, harbor_user, skip_checks, no_calibrate,
-         as_json) -> None:
+         pg_target, as_json) -> None:
     """Show what `upgrade` would do, step by step, without changing anything.
 
     The session is read-only. Prints the pre-flight checks, then each step: what
@@ -33,6 +37,15 @@ def plan(settings, target, from_revision, as_sql, snapshot_dir, no_snapshot, har
     the rows it touches and its estimated duration; then the expected downtime.
     Exits non-zero when a check fails.
     """
+    if api.is_pg_target(api.resolve_target(target, postgres=True)):  # both sides' pre-flight, the chain, the move
+        if as_sql:
+            raise UsageError(f"--sql renders the MySQL chain only: use --to {api.HEAD}")
+        return postgres_target.plan(settings, pg_target, as_json=as_json,
+                                    from_revision=api.resolve_start(from_revision),
+                                    snapshot_dir=None if no_snapshot else snapshot_dir, harbor_user=harbor_user,
+                                    skip_checks=tuple(skip_checks), calibrate=not no_calibrate)
+    if pg_target is not None:
+        raise UsageError(f"--target-dsn is the PostgreSQL database of --to {api.PG_TARGET.id}")
     report = api.plan(settings, api.resolve_target(target), from_revision=api.resolve_start(from_revision),
                       snapshot_dir=None if no_snapshot else snapshot_dir,
                       harbor_user=harbor_user, skip_checks=tuple(skip_checks), calibrate=not no_calibrate)

@@ -7,7 +7,8 @@ import signal
 import click
 
 from .. import api
-from ..errors import Aborted
+from ..errors import Aborted, UsageError
+from . import postgres_target
 from .options import connection_options, json_option
 from .render import emit_json, err, is_tty
 
@@ -42,7 +43,8 @@ class StopFlag:
 @click.command("upgrade")
 @connection_options
 @click.option("--to", "target", default="1.5.2", show_default=True,
-              help="Harbor version (1.5.2) or revision id (1.5.0) to reach.")
+              help="Harbor version (1.5.2) or revision id (1.5.0) to reach; 1.6.0 with --target-dsn: the "
+                   "chain to 1.5.0, then the move into PostgreSQL.")
 @click.option("--from", "from_revision", help="Start revision when alembic_version is missing or wrong.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--force", is_flag=True, help="Run even though other clients are connected to the database.")
@@ -56,16 +58,22 @@ class StopFlag:
 @click.option("--skip-check", "skip_checks", multiple=True,
               help="Turn a failing pre-flight check into a warning (by name, repeatable).")
 @click.option("--harbor-user", help="Harbor 1.5.2's database account (user@host), for the harbor_account check.")
+@postgres_target.target_options
+@click.option("--force-target", is_flag=True, help="--to 1.6.0: drop Harbor's 1.6.0 tables in the PostgreSQL target "
+                                                   "first (never anything else there).")
 @json_option
 def upgrade(settings, target, from_revision, yes, force, no_snapshot, snapshot_dir, with_admiral, copy_chunk_rows,
-            skip_checks, harbor_user, as_json) -> None:
+            skip_checks, harbor_user, pg_target, force_target, as_json) -> None:
     """Upgrade the database to Harbor 1.5.2 (or --to), one revision at a time.
 
     Each revision is stamped in alembic_version when done. After any failure or
     interruption, run the same command again: it finishes exactly what is missing.
     """
-    options = api.UpgradeOptions(target=api.resolve_target(target), with_admiral=with_admiral,
-                                 copy_chunk_rows=copy_chunk_rows)
+    to_postgres = api.is_pg_target(api.resolve_target(target, postgres=True))
+    if pg_target is not None and not to_postgres:
+        raise UsageError(f"--target-dsn is the PostgreSQL database of --to {api.PG_TARGET.id}; --to {target} stays on MySQL")
+    options = api.UpgradeOptions(target=api.HEAD if to_postgres else api.resolve_target(target),
+                                 with_admiral=with_admiral, copy_chunk_rows=copy_chunk_rows)
 
     def confirm(st, start, end) -> bool:
         err(f"{st.database}: {st.server}, revision {start} -> {end}")
@@ -78,6 +86,13 @@ def upgrade(settings, target, from_revision, yes, force, no_snapshot, snapshot_d
     if no_snapshot:
         err("snapshot: skipped (--no-snapshot)")
     stop = StopFlag()
+    if to_postgres:  # the MySQL chain to its head, then the move (api.upgrade_to_postgres)
+        with stop.installed():
+            postgres_target.upgrade(settings, pg_target, yes=yes, force_target=force_target, as_json=as_json,
+                                    options=options, from_revision=api.resolve_start(from_revision),
+                                    force_clients=force, should_stop=stop, skip_checks=tuple(skip_checks),
+                                    snapshot_dir=None if no_snapshot else snapshot_dir, harbor_user=harbor_user)
+        return
     with stop.installed():
         outcome = api.upgrade(settings, options, from_revision=api.resolve_start(from_revision), force_clients=force,
                               confirm=confirm, progress=err, should_stop=stop,

@@ -8,6 +8,7 @@ import click
 from .. import api
 from ..errors import MigratorError, UsageError
 from ..settings import env_value
+from . import postgres_target
 from .options import connection_options, json_option
 from .render import emit_json
 
@@ -49,10 +50,11 @@ def _secret(file: str | None, env: str, what: str) -> str | None:
 @click.option("--harbor-db-user", help="The database account Harbor 1.5.2 uses, when it is not the one "
                                        "verifying (the adminserver section compares it).")
 @click.option("--report", "report_file", type=click.Path(dir_okay=False), help="Also write a Markdown report here.")
+@postgres_target.target_options
 @json_option
 def verify(settings, only, snapshot, no_snapshot, with_admiral, adminserver, adminserver_secret_file, registry,
            registry_user, registry_password_file, harbor, harbor_user, harbor_password_file, timeout, ca_file,
-           insecure, harbor_db_user, report_file, as_json) -> None:
+           insecure, harbor_db_user, report_file, pg_target, as_json) -> None:
     """Check the upgraded database: schema, data (against the snapshot), and the live services.
 
     Without --snapshot, data is compared with the snapshot the last upgrade of this database
@@ -61,7 +63,8 @@ def verify(settings, only, snapshot, no_snapshot, with_admiral, adminserver, adm
     Exit 0 only when everything checked is consistent.
     """
     api.configure_tls(insecure=insecure, ca_file=ca_file)
-    report = api.verify(
+    # --target-dsn: the moved 1.6.0 database, schema and every row against this (MySQL) source
+    report = api.verify_move(settings, pg_target) if pg_target is not None else api.verify(
         settings, harbor_db_user=harbor_db_user, only=tuple(only), snapshot=snapshot, no_snapshot=no_snapshot,
         with_admiral=with_admiral,
         adminserver=adminserver, adminserver_secret=_secret(adminserver_secret_file, "ADMINSERVER_SECRET",

@@ -66,13 +66,25 @@ def test_every_release_a_revision_names_resolves_to_it():
             assert chain.resolve_target(name) == rev.id, release
 
 
-@pytest.mark.parametrize("name", ["1.6.0", "0.1.0", "0.2.0", "latest", "", "vv"])
+@pytest.mark.parametrize("name", ["1.7.0", "0.1.0", "0.2.0", "latest", "", "vv"])
 def test_resolve_target_unknown_is_a_usage_error(name):
     with pytest.raises(UsageError) as err:
         chain.resolve_target(name)
     assert err.value.exit_code == ExitCode.USAGE == 2
     assert str(err.value) == (f"unknown target {name!r}: use a Harbor version (1.2.2, 1.3.0, 1.4.0, 1.5.2) "
                               "or a revision id (0.1.1, 0.3.0, 0.4.0, 1.2.0, 1.3.0, 1.4.0, 1.5.0)")
+
+
+@pytest.mark.parametrize("name", ["1.6.0", "1.6", "v1.6.0"])
+def test_the_postgresql_target_only_where_a_target_dsn_is_taken(name):
+    assert chain.resolve_target(name, postgres=True) == chain.PG_TARGET.id == "1.6.0"
+    assert chain.is_pg_target(chain.resolve_target(name, postgres=True))
+    with pytest.raises(UsageError) as err:
+        chain.resolve_target(name)
+    assert err.value.exit_code == ExitCode.USAGE
+    assert str(err.value) == (f"--to {name}: Harbor 1.6.0 runs on PostgreSQL; this command goes up to 1.5.2 "
+                              "(upgrade and plan take --to 1.6.0 --target-dsn postgresql://…)")
+    assert not chain.is_known("1.6.0") and "1.6.0" not in chain.ORDER     # not a step of the MySQL chain
 
 
 @pytest.mark.parametrize("name, revision", [
