@@ -128,7 +128,10 @@ def test_missing_privileges_changes_nothing(dbs_off):
 
 
 def test_bad_dsn_is_a_usage_error():
-    code, out, err = run_cli(["status", "--dsn", f"postgresql://u:{SECRET}@h/db"])
+    # (postgresql:// is no longer an example: status reads a PostgreSQL 1.6.0 target through --dsn too)
+    code, out, err = run_cli(["status", "--dsn", f"oracle://u:{SECRET}@h/db"])
+    _assert_clean_error(code, out, err, ExitCode.USAGE, "unsupported DSN scheme")
+    code, out, err = run_cli(["status", "--target-dsn", f"mysql://u:{SECRET}@h/db"])
     _assert_clean_error(code, out, err, ExitCode.USAGE, "unsupported DSN scheme")
 
 
