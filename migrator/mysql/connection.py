@@ -146,6 +146,22 @@ def connect(settings: ConnectionSettings) -> "Database":
     return db
 
 
+def connect_server(settings: ConnectionSettings, **driver_options: Any) -> "Database":
+    """A session on ``settings``' server with no database selected and the server's own session
+    settings (no ``prepare_session``): for CREATE DATABASE before the database exists, readiness
+    probes and server-wide statements, so that no module outside this adapter needs the driver.
+    ``driver_options`` go to the driver as given (e.g. a shorter ``connect_timeout``). Errors
+    name ``settings`` as ``connect`` does."""
+    try:
+        conn = pymysql.connect(**{**settings.with_database("").pymysql_kwargs(), "database": None,
+                                  **driver_options})
+    except pymysql.err.MySQLError as exc:
+        raise translate_error(exc, settings) from None
+    except (OSError, ValueError) as exc:
+        raise ConnectionFailed(f"cannot reach {settings.describe()}: {exc}") from None
+    return Database(conn, settings)
+
+
 class Database:
     """A thin, explicit wrapper: execute, query, transactions, server facts."""
 

@@ -18,15 +18,13 @@ import re
 import threading
 from typing import Iterator
 
-import pymysql
-
 from ..archive.frames import check_dump_hash, differences, dump_chunks, dump_frames
 from ..archive.manifest import Manifest, snapshot_paths
 from ..common.text import human_size
 from ..common.worker import Worker
 from ..errors import MigratorError, PreflightFailed, SnapshotInvalid, TargetNotEmpty
 from ..mysql import clients as dumpclient
-from ..mysql.connection import Database, connect, quote_ident as q, translate_error
+from ..mysql.connection import Database, connect, connect_server, quote_ident as q
 from ..mysql.dumptext import split_inserts, strip_secondary_indexes
 from ..settings import ConnectionSettings
 from .digests import piece_digests
@@ -56,20 +54,11 @@ def _primary_key_session(db: Database, manifest: Manifest) -> bytes:
 
 
 def _create_database(target: ConnectionSettings, manifest: Manifest) -> None:
-    try:
-        conn = pymysql.connect(**{**target.with_database("").pymysql_kwargs(), "database": None})
-    except pymysql.err.MySQLError as exc:
-        raise translate_error(exc, target) from None
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (target.database,))
-            if not cur.fetchone()[0]:
-                cur.execute(f"CREATE DATABASE {q(target.database)} CHARACTER SET {manifest.source.charset} "
-                            f"COLLATE {manifest.source.collation}")
-    except pymysql.err.MySQLError as exc:
-        raise translate_error(exc, target) from None
-    finally:
-        conn.close()
+    with connect_server(target) as server:  # the database may not exist yet: connect to none
+        if not server.scalar("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s",
+                             (target.database,)):
+            server.execute(f"CREATE DATABASE {q(target.database)} CHARACTER SET {manifest.source.charset} "
+                           f"COLLATE {manifest.source.collation}")
 
 
 def _load(dump: pathlib.Path, target: ConnectionSettings, prologue: bytes, sessions: int,

@@ -15,11 +15,10 @@ import socket
 import subprocess
 import tempfile
 import time
-from typing import Iterable
+from typing import Any, Iterable
 
-import pymysql
-
-from ..errors import ServerUnavailable
+from ..errors import MigratorError, ServerUnavailable
+from ..mysql.connection import Database, connect_server
 from ..settings import ConnectionSettings
 
 _SEARCH_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin", "/usr/libexec")
@@ -97,10 +96,9 @@ class LocalServer:
             if self.proc.poll() is not None:
                 raise ServerUnavailable(f"the local server exited at start; see {self.dir / 'error.log'}: {self._log_tail()}")
             try:
-                conn = pymysql.connect(unix_socket=self.socket, user="root", password="", connect_timeout=2)
-                conn.close()
+                connect_server(self._root(), connect_timeout=2).close()
                 return self
-            except pymysql.err.MySQLError:
+            except MigratorError:
                 time.sleep(0.1)
         self.stop()
         raise ServerUnavailable(f"the local server did not accept connections within {timeout:.0f}s")
@@ -153,18 +151,22 @@ class LocalServer:
         self.destroy()
 
     # -- access --------------------------------------------------------------------
-    def root_connection(self, database: str | None = None, **kw) -> "pymysql.connections.Connection":
-        return pymysql.connect(unix_socket=self.socket, user="root", password="", database=database,
-                               autocommit=True, charset="utf8mb4", **kw)
+    def _root(self) -> ConnectionSettings:
+        return ConnectionSettings(unix_socket=self.socket, user="root", password="", database="")
+
+    def root_db(self, database: str | None = None, **kw: Any) -> Database:
+        """root over the socket, in autocommit, on ``database`` (or none), the server's own session."""
+        return connect_server(self._root(), database=database, **kw)
+
+    def root_connection(self, database: str | None = None, **kw: Any) -> Any:
+        """The driver's connection of ``root_db``, for tests and benchmarks that hold one open or use
+        its cursors (the driver itself stays inside migrator.mysql)."""
+        return self.root_db(database, **kw).conn
 
     def admin(self, *statements: str) -> None:
-        conn = self.root_connection()
-        try:
-            with conn.cursor() as cur:
-                for sql in statements:
-                    cur.execute(sql)
-        finally:
-            conn.close()
+        with self.root_db() as db:
+            for sql in statements:
+                db.execute(sql)
 
     def create_user(self, user: str, password: str, grants: str = "ALL PRIVILEGES", on: str = "*.*") -> None:
         self.admin(f"CREATE USER IF NOT EXISTS '{user}'@'127.0.0.1' IDENTIFIED BY '{password}'",

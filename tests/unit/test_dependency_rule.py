@@ -45,12 +45,7 @@ DRIVERS = {"pymysql": "migrator.mysql", "psycopg": "migrator.postgres", "psycopg
 
 # (rule, violation) as the tests below spell them. Remove an entry in the commit that fixes it;
 # never add one to make a test pass (fix the import instead).
-KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset({
-    # Driver calls outside the adapter: a raw connection for the load/stats/readiness probes.
-    ("driver only in its adapter", "migrator.snapshot.restore -> pymysql"),
-    ("driver only in its adapter", "migrator.tools.local_server -> pymysql"),
-    ("driver only in its adapter", "migrator.tools.rehearsal.docker -> pymysql"),
-})
+KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset()
 
 
 # -- reading the package ------------------------------------------------------------------------

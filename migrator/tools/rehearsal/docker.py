@@ -23,10 +23,8 @@ import tempfile
 import time
 from typing import Any, Iterable
 
-import pymysql
-
-from ...mysql.connection import connect
-from ...errors import MigratorError, ServerUnavailable, UsageError
+from ...mysql.connection import connect, connect_server
+from ...errors import AuthFailed, MigratorError, ServerUnavailable, UsageError
 from ...settings import ConnectionSettings
 from .backends import Backend
 
@@ -246,13 +244,11 @@ class _RootLogin(_WaitStrategy):  # type: ignore[misc, valid-type]
         while time.monotonic() < deadline:
             try:
                 settings = self._settings_for(container, self._password)
-                pymysql.connect(**settings.pymysql_kwargs()).close()
+                connect_server(settings).close()
                 return
-            except pymysql.err.OperationalError as exc:
-                if exc.args and exc.args[0] == 1045:
-                    raise _LoginRefused(str(exc)) from None
-                last = exc
-            except (pymysql.err.MySQLError, OSError, ConnectionError) as exc:
+            except AuthFailed as exc:  # the server answers, and says no: waiting will not help
+                raise _LoginRefused(str(exc)) from None
+            except (MigratorError, OSError) as exc:  # not up yet (OSError: asking the engine for the port)
                 last = exc
             container.reload()
             if container.status not in ("created", "running", "restarting"):
