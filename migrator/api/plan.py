@@ -14,30 +14,7 @@ from ..chain.status import locate
 from .upgrade import start_revision
 from ..chain.estimate import Rates, calibrate as run_calibration, estimate_op, journal_rates, table_sizes
 from ..safety.preflight import run_preflight
-from ..chain.planner import render_steps
-
-
-@dataclasses.dataclass
-class PlannedOp:
-    name: str
-    kind: str
-    tables: list[str]
-    rewrites: bool
-    rows: int
-    seconds: float
-    estimate_source: str
-    sql: list[str]
-
-
-@dataclasses.dataclass
-class PlannedStep:
-    revision: str
-    summary: str
-    ops: list[PlannedOp]
-
-    @property
-    def seconds(self) -> float:
-        return sum(o.seconds for o in self.ops)
+from ..chain.planner import PlannedOp, PlannedStep, render_steps  # noqa: F401  (PlannedOp: re-exported by the API)
 
 
 @dataclasses.dataclass
@@ -67,10 +44,7 @@ class PlanReport:
         return {
             "database": self.database, "server": self.server, "from": self.start, "to": self.target,
             "ok": self.ok, "checks": [c.to_json() for c in self.checks],
-            "steps": [{"revision": s.revision, "summary": s.summary, "seconds": round(s.seconds, 3), "operations": [
-                {"name": o.name, "kind": o.kind, "tables": o.tables, "rewrites_table": o.rewrites, "rows": o.rows,
-                 "estimated_seconds": round(o.seconds, 3), "estimate_source": o.estimate_source, "sql": o.sql}
-                for o in s.ops]} for s in self.steps],
+            "steps": [s.to_json() for s in self.steps],
             "estimated_seconds": round(self.seconds, 3), "snapshot_seconds": round(self.snapshot_seconds, 3),
             "expected_downtime_seconds": round(self.downtime_seconds, 3), "rates": self.rates_source,
         }
@@ -103,18 +77,14 @@ def plan(settings: ConnectionSettings, target: str = HEAD, *, from_revision: str
                     rates = run_calibration(db)
                 except Exception as exc:  # e.g. no CREATE TEMPORARY TABLES: plan still works
                     rates = Rates(2e-6, 3e-6, 100.0, f"default (calibration not possible: {str(exc)[:80]})")
-            for rs in render_steps(db, start, target, live):
-                ops = []
-                for o in rs.ops:
-                    main = o.tables[0] if o.tables else ""
-                    size = sizes.get(main)
-                    rows = size.rows if size else 0
+            steps = render_steps(db, start, target, live)
+            for step in steps:
+                for o in step.ops:
+                    size = sizes.get(o.tables[0]) if o.tables else None
+                    o.rows = size.rows if size else 0
                     width = size.avg_row_bytes if size else 100.0
-                    seconds, how = estimate_op(o.kind, o.rewrites, rs.revision, o.name, rows, width, rates,
-                                               recorded)
-                    ops.append(PlannedOp(o.name, o.kind, list(o.tables), o.rewrites, rows, seconds, how,
-                                         o.statements))
-                steps.append(PlannedStep(rs.revision, rs.summary, ops))
+                    o.seconds, o.estimate_source = estimate_op(o.kind, o.rewrites, step.revision, o.name, o.rows,
+                                                               width, rates, recorded)
         total_rows = sum(s.rows for s in sizes.values())
         # A snapshot takes about 0.3 of what the server's copy of the same rows costs (1M rows:
         # 0.86-1.04 s against ~3.5 s for access_log's copy, docs/benchmarks.md).

@@ -7,6 +7,7 @@ database); ``render_steps`` simulates the chain on the schema model, so that
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from ..mysql.connection import Database, ServerInfo
 from ..schema.expected import expected
@@ -57,23 +58,40 @@ def next_step_progress(db: Database, declared: str, live: Schema | None = None) 
 
 
 @dataclasses.dataclass
-class RenderedOp:
+class PlannedOp:
+    """One operation the upgrade would run: its SQL from the simulation, its estimate from ``api.plan``."""
     name: str
     kind: str
-    tables: tuple[str, ...]
+    tables: list[str]
     rewrites: bool
-    statements: list[str]
-    checks: list[tuple[str, str]]
+    sql: list[str]
+    checks: list[tuple[str, str]]          # (what, SELECT COUNT(*)) of rows the operation would reject
+    rows: int = 0                          # the main table's rows (api.plan)
+    seconds: float = 0.0                   # estimated (api.plan)
+    estimate_source: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "tables": self.tables, "rewrites_table": self.rewrites,
+                "rows": self.rows, "estimated_seconds": round(self.seconds, 3),
+                "estimate_source": self.estimate_source, "sql": self.sql}
 
 
 @dataclasses.dataclass
-class RenderedStep:
+class PlannedStep:
     revision: str
     summary: str
-    ops: list[RenderedOp]
+    ops: list[PlannedOp]
+
+    @property
+    def seconds(self) -> float:
+        return sum(o.seconds for o in self.ops)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"revision": self.revision, "summary": self.summary, "seconds": round(self.seconds, 3),
+                "operations": [o.to_json() for o in self.ops]}
 
 
-def render_steps(db: Database, start: str, target: str, live: Schema | None = None, **options) -> list[RenderedStep]:
+def render_steps(db: Database, start: str, target: str, live: Schema | None = None, **options) -> list[PlannedStep]:
     """Every statement the upgrade would run, computed on a simulated schema.
 
     The first step sees the live catalog (real constraint names); later steps
@@ -89,14 +107,14 @@ def render_steps(db: Database, start: str, target: str, live: Schema | None = No
         rendered = []
         for op in step.ops:
             if op.kind == "stamp":
-                rendered.append(RenderedOp(op.name, op.kind, op.tables, False, op.script(ctx), []))
+                rendered.append(PlannedOp(op.name, op.kind, list(op.tables), False, op.script(ctx), []))
                 continue
             is_pending = _pending_simulated(op, ctx)
             if is_pending:
-                rendered.append(RenderedOp(op.name, op.kind, op.tables, op.rewrites(ctx), op.script(ctx),
-                                           op.checks(ctx)))
+                rendered.append(PlannedOp(op.name, op.kind, list(op.tables), op.rewrites(ctx), op.script(ctx),
+                                          op.checks(ctx)))
             op.simulate(ctx)
-        out.append(RenderedStep(step.revision, step.summary, rendered))
+        out.append(PlannedStep(step.revision, step.summary, rendered))
         schema = ctx.schema
     return out
 

@@ -47,12 +47,19 @@ class OpResult:
     seconds: float
     ran: bool
 
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "seconds": self.seconds, "ran": self.ran}
+
 
 @dataclasses.dataclass
 class StepResult:
     revision: str
     seconds: float
     ops: list[OpResult]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"revision": self.revision, "seconds": round(self.seconds, 3),
+                "operations": [o.to_json() for o in self.ops]}
 
 
 @dataclasses.dataclass
@@ -67,8 +74,7 @@ class UpgradeResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"start": self.start, "target": self.target, "seconds": round(self.seconds, 3),
-                "steps": [{"revision": s.revision, "seconds": round(s.seconds, 3),
-                           "operations": [dataclasses.asdict(o) for o in s.ops]} for s in self.steps]}
+                "steps": [s.to_json() for s in self.steps]}
 
 
 def _noop(_: str) -> None:
