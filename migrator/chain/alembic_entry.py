@@ -37,6 +37,7 @@ _log = logging.getLogger("harbor_migrate")
 def alembic_config(run: ChainRun | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", SCRIPT_LOCATION)
+    cfg.set_main_option("path_separator", "os")  # one location: no splitting on spaces (a path may hold one)
     cfg.set_main_option("version_locations", SCRIPT_LOCATION + "/versions")
     if run is not None:
         cfg.attributes[RUN_KEY] = run
