@@ -55,6 +55,7 @@ class MoveResult:
     resumed: bool                              # the target held a move to resume
     next_ids: dict[str, int]                   # sequence -> the id it hands out next
     seconds: float
+    table_seconds: dict[str, float] = dataclasses.field(default_factory=dict)   # table -> seconds of its copy (tables this run copied)
 
 
 def move_database(source: ConnectionSettings, target: PgSettings, progress: Progress = lambda _: None, *,
@@ -72,17 +73,20 @@ def move_database(source: ConnectionSettings, target: PgSettings, progress: Prog
         finished, resumed = prepare_target(pg, force)
         rows: dict[str, int] = {}
         kept: list[str] = []
+        table_seconds: dict[str, float] = {}
         for move in conv.MOVES:
+            table_started = time.monotonic()
             if move.name in finished and _count(pg, move.name) == finished[move.name]:
                 rows[move.name] = finished[move.name]
                 kept.append(move.name)
                 continue
             rows[move.name] = copy_table(reader, pg, move, progress, batch_rows, report_every)
+            table_seconds[move.name] = time.monotonic() - table_started
             progress(f"moved {move.name}: {rows[move.name]} rows")
         auto_increments = {m.name: reader.auto_increment(m.source) for m in conv.MOVES if m.source}
         next_ids = finish(pg, auto_increments)
         progress("moved: indexes, constraints, triggers and sequences in place")
-    return MoveResult(rows, kept, resumed, next_ids, time.monotonic() - started)
+    return MoveResult(rows, kept, resumed, next_ids, time.monotonic() - started, table_seconds)
 
 
 def _lock(pg: PgDatabase) -> None:
