@@ -9,6 +9,7 @@ from ..safety.journal import Journal
 from ..schema.introspect import introspect
 from ..settings import ConnectionSettings
 from ..archive.frames import verify_snapshot as check
+from ..common.files import write_private
 from ..verdicts import Check, Verdict
 from ..archive.manifest import Manifest, snapshot_paths
 from ..verify.database import verify_data, verify_schema
@@ -62,6 +63,10 @@ class VerifyReport:
                 lines += ["", "Details:", ""] + [f"- {n}: {d}" for n, d in details[:500]]
             lines.append("")
         return "\n".join(lines)
+
+    def write_markdown(self, path: str) -> None:
+        """The report for a ticket or a change record, readable by its owner only (it names the database)."""
+        write_private(path, self.markdown())
 
 
 def verify_snapshot(path: str):

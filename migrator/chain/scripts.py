@@ -14,16 +14,6 @@ def script_directory() -> ScriptDirectory:
     return ScriptDirectory(SCRIPT_LOCATION, version_locations=[SCRIPT_LOCATION + "/versions"])
 
 
-PRE_ALEMBIC = "0.1.0"  # Harbor 0.1.0 has no alembic_version: alembic's "base"
-
-
-def revision_path(start: str, target: str) -> list[str]:
-    """Revision ids after ``start`` up to ``target``, oldest first, as alembic walks them."""
-    script = script_directory()
-    revs = list(script.iterate_revisions(target, "base" if start == PRE_ALEMBIC else start))
-    return [r.revision for r in reversed(revs) if r.revision != start]
-
-
 def check_chain() -> list[tuple[str, str | None]]:
     """(revision, down_revision) pairs of the whole chain, root first."""
     script = script_directory()

@@ -1,8 +1,6 @@
 """``harbor-migrate verify``: schema, data, adminserver, registry, Harbor's API — one report."""
 from __future__ import annotations
 
-import os
-
 import click
 
 from .. import api
@@ -74,9 +72,7 @@ def verify(settings, only, snapshot, no_snapshot, with_admiral, adminserver, adm
         harbor=harbor, harbor_user=harbor_user or env_value("HARBOR_USER"),
         harbor_password=_secret(harbor_password_file, "HARBOR_PASSWORD", "Harbor password"), timeout=timeout)
     if report_file:
-        fd = os.open(report_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(report.markdown())
+        report.write_markdown(report_file)
     if as_json:
         emit_json(report.to_json())
     else:

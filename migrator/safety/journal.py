@@ -13,6 +13,7 @@ import os
 import pathlib
 from typing import Any, Iterator
 
+from ..common.files import open_private
 from ..settings import ConnectionSettings, state_dir
 
 
@@ -34,7 +35,7 @@ class Journal:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         record = {"time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"),
                   "run": self.run_id, **self.extra, **event}
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = open_private(self.path, exclusive=False, append=True)
         with os.fdopen(fd, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
             fh.flush()

@@ -12,7 +12,7 @@ from .model import SchemaDecl, TableDecl
 
 
 from .declare import STAMPS, c, fk, flag, ident, ix, pk, ts, ts_created, ts_updated, uq  # noqa: F401
-from .revisions_early import PROJECT_MEMBER as EARLY_PROJECT_MEMBER
+from .revisions_early import ALEMBIC_VERSION, PROJECT_MEMBER as EARLY_PROJECT_MEMBER
 
 
 # ---------------------------------------------------------------------------
@@ -96,7 +96,6 @@ def _job(with_uuid: bool) -> TableDecl:
 _PROPERTIES_OLD = TableDecl("properties", (c("k", "varchar(64)", not_null=True), c("v", "varchar(128)", not_null=True)),
                             (pk("k"),))
 # Harbor creates alembic_version with an explicit utf8 charset and no primary key.
-ALEMBIC_VERSION = TableDecl("alembic_version", (c("version_num", "varchar(32)", not_null=True),))
 ALEMBIC_VERSION_CHARSET = "utf8"
 
 REV_0_4_0 = SchemaDecl("0.4.0", (

@@ -26,6 +26,7 @@ import subprocess
 import tempfile
 import time
 
+from ..common.files import write_private
 from ..errors import MigratorError, ServerUnavailable
 from ..postgres.connection import (PgSettings, connect_pg, quote_ident, quote_literal)
 from .local_server import free_port
@@ -104,8 +105,7 @@ class LocalPostgres:
     # -- lifecycle -----------------------------------------------------------------
     def install(self) -> None:
         pwfile = self.dir / "pwfile"
-        pwfile.write_text(self.superuser_password + "\n")
-        os.chmod(pwfile, 0o600)
+        write_private(pwfile, self.superuser_password + "\n")
         if self._owner:
             os.chown(pwfile, *self._owner)
         cmd = [*self._prefix, self._bin("initdb"), "-D", str(self.datadir), "-U", SUPERUSER,
@@ -163,6 +163,18 @@ class LocalPostgres:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.proc = None
+
+    def kill9(self) -> None:
+        """Crash the server as a power cut would (for fault-injection tests); ``start()`` brings it
+        back on the same data directory, through crash recovery.
+
+        The whole process group, not only the postmaster: backends left orphaned would keep
+        the shared memory, and a new postmaster refuses to start beside them."""
+        if self.proc and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)   # its own session (start_new_session)
+            self.proc.wait()
         self.proc = None
 
     def restart(self) -> None:

@@ -13,7 +13,6 @@ import pathlib
 from ..archive.manifest import Fingerprint, Manifest
 from ..chain import revisions as chain
 from ..chain.revisions import HEAD
-from ..common.text import first_items
 from ..errors import ExitCode, MigratorError
 from ..mysql.connection import Database
 from ..schema.diff import compare
@@ -21,6 +20,7 @@ from ..schema.expected import expected, harbor_tables, is_own_table
 from ..schema.introspect import introspect
 from ..schema.projections import entity_fingerprints
 from ..verdicts import Check, Verdict
+from .changes import change_lines, key_changes
 from .dumped_rows import TABLES as _DUMPED, compare_dumped_tables
 from .harbor_writes import HarborWrites, Sorted
 
@@ -34,10 +34,9 @@ def _diff_entity(name: str, before: Fingerprint, now: Fingerprint,
     if before.sha256 == now.sha256 and before.rows == now.rows:
         return [], Sorted({})
     old, new = before.keys, now.keys
-    changes = {"missing": [k for k in old if k not in new], "new": [k for k in new if k not in old],
-               "changed": [k for k in old if k in new and old[k] != new[k]]}
+    changes = key_changes(old, new)
     own = writes.sort(name, changes) if writes is not None else Sorted(changes)
-    out = [f"{name}: {len(keys)} {label}: {first_items(keys)}" for label, keys in own.rest.items() if keys]
+    out = change_lines(name, own.rest)
     if out or own.notes:
         return out, own
     return [f"{name}: {before.rows} rows before, {now.rows} now"], own

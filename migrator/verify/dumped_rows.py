@@ -29,10 +29,11 @@ from ..mysql import clients as dumpclient
 from ..verdicts import Check, Verdict
 from ..mysql.connection import Database
 from ..mysql.dumptext import insert_statements, rows_of
+from ..common.text import SHOWN
 from ..errors import ExitCode, MigratorError, SnapshotInvalid
 from ..schema.revisions import MODELS
+from .changes import change_lines
 
-SHOWN = 20
 _COLUMN = re.compile(r"^\s*`((?:[^`]|``)+)` ")
 _USER = re.compile(rb"\((-?\d+),('(?:[^'\\]|\\.)*'|NULL)")
 _FIELD = re.compile(rb"(?:[^,']|'(?:[^'\\]|\\.)*')+")  # one value: runs of plain bytes and quoted strings
@@ -202,9 +203,7 @@ def compare_table(db: Database, manifest: Manifest, dump: pathlib.Path, spec: Du
     counts = found["counts"]
     if not any(counts.values()):
         return Check(name, Verdict.OK, f"{found['before']} rows, as before the upgrade (row by row)")
-    details = [f"{spec.table}: {counts[kind]} {kind}: {spec.key} " + ", ".join(map(str, found[kind]))
-               + (f" … (+{counts[kind] - len(found[kind])})" if counts[kind] > len(found[kind]) else "")
-               for kind in ("missing", "new", "changed") if counts[kind]]
+    details = change_lines(spec.table, found, counts, key=f"{spec.key} ")
     return Check(name, Verdict.FAIL, f"differs from the snapshot ({found['before']} rows before, {found['now']} now)",
                  details, exit_code=int(ExitCode.VERIFY_FAILED))
 

@@ -27,6 +27,7 @@ from ..common.text import first_items
 from ..errors import MigratorError
 from ..mysql.connection import Database
 from ..verdicts import Verdict
+from .changes import Changes
 
 # Our own list of the keys Harbor 1.5.2's adminserver stores at start, from harbor-facts §5.4:
 # every key it serves except scan_all_policy (no environment variable, set from the UI only).
@@ -60,7 +61,6 @@ REPOSITORY_SYNC = ("Harbor 1.5.2's ui syncs repository with the registry catalog
 ADMIN_PASSWORD = ("the admin's password and salt, set by Harbor 1.5.2's ui at start from admin_initial_password "
                   "(user 1 had no salt)")
 
-Changes = dict[str, list[str]]   # "missing" / "new" / "changed" -> the projection's keys
 
 
 @dataclasses.dataclass

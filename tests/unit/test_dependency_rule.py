@@ -287,14 +287,13 @@ def test_common_imports_only_errors():
 # -- the revision chain, declared once ------------------------------------------------------------
 def test_alembic_scripts_spell_the_declared_chain():
     from migrator.chain import revisions
-    from migrator.chain.scripts import PRE_ALEMBIC, check_chain, script_directory
+    from migrator.chain.scripts import check_chain, script_directory
 
     pairs = check_chain()  # read by alembic's ScriptDirectory, root first
     ids = list(revisions.ORDER[1:])
     assert [r for r, _ in pairs] == ids
     assert [d for _, d in pairs] == [None, *ids[:-1]]
     assert list(script_directory().get_heads()) == [revisions.HEAD]
-    assert PRE_ALEMBIC == revisions.BASE  # alembic's "base": the chain's first id has no script
 
 
 def test_steps_and_schema_models_spell_the_declared_chain():

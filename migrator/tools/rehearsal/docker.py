@@ -23,6 +23,7 @@ import tempfile
 import time
 from typing import Any, Iterable
 
+from ...common.files import write_private
 from ...mysql.connection import connect, connect_server
 from ...errors import AuthFailed, MigratorError, ServerUnavailable, UsageError
 from ...settings import ConnectionSettings
@@ -97,9 +98,7 @@ class DockerBackend(Backend):
         self._workdir = pathlib.Path(tempfile.mkdtemp(prefix="harbor-migrate-docker-"))
         password = secrets.token_urlsafe(24)
         password_file = self._workdir / "root-password"
-        fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(password)
+        write_private(password_file, password, exclusive=True)
 
         name = self._name = f"harbor-migrate-rehearsal-{secrets.token_hex(4)}"
         container = DockerContainer(self.image).with_name(name)
