@@ -86,8 +86,8 @@ def plan(settings: ConnectionSettings, target: str = HEAD, *, from_revision: str
                     o.seconds, o.estimate_source = estimate_op(o.kind, o.rewrites, step.revision, o.name, o.rows,
                                                                width, rates, recorded)
         total_rows = sum(s.rows for s in sizes.values())
-        # A snapshot takes about 0.3 of what the server's copy of the same rows costs (1M rows:
-        # 0.86-1.04 s against ~3.5 s for access_log's copy, docs/benchmarks.md).
+        # A snapshot takes about 0.3 of what the server's copy of the same rows costs (the figures
+        # behind the factor: docs/benchmarks.md, "plan's estimate against the real upgrade").
         snapshot_seconds = total_rows * rates.copy_row * 0.3
         return PlanReport(db.settings.masked_dsn(), db.server_info().label, start, target, checks, steps,
                           snapshot_seconds, "journal" if recorded else rates.source)

@@ -25,9 +25,9 @@ def _leads(table: Table, *columns: str) -> bool:
 
 
 # A DISTINCT of the index's first column is a loose index scan (one dive per project or user),
-# then one range per value. At 2M rows 4-15 ms each with the index in memory, ~0.1 s read from
-# disk, against 0.2-0.3 s (0.3-0.4 s) for the plain COUNT(*) (docs/benchmarks.md). Without such an
-# index, the plain form.
+# then one range per value: far cheaper than the plain COUNT(*), which reads the whole index
+# (figures in docs/benchmarks.md, "What would make the upgrade faster"). Without such an index,
+# the plain form.
 def _zero_op_time_sql(log: Table) -> str:
     if _leads(log, "project_id", "op_time"):
         return ("SELECT COUNT(*) FROM (SELECT DISTINCT project_id FROM access_log) p "
