@@ -14,7 +14,7 @@ from typing import Any, Callable
 import click
 
 from .. import api
-from ..verdicts import Check, Status, worst
+from ..verdicts import Check, Verdict, worst
 from ..errors import ConfigInvalid, KeyInvalid, MigratorError, UsageError
 from ..settings import ConnectionSettings, mask_dsn
 from .options import connection_options
@@ -152,7 +152,7 @@ def check_key_cmd(keyfile: str, as_json: bool, settings: ConnectionSettings) -> 
     click.echo(f"checking against {settings.masked_dsn()}", err=True)
     checks = api.cfg_check_key(settings, keyfile)
     _echo_checks(checks, as_json)
-    failed = sum(c.data.get("failed", 0) for c in checks if c.status == Status.FAIL)
+    failed = sum(c.data.get("failed", 0) for c in checks if c.status == Verdict.FAIL)
     if failed:
         raise KeyInvalid(f"{failed} replication target password(s) do not decrypt with {keyfile}: "
                          "use the secretkey file of the 0.5.0 installation")
