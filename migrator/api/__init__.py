@@ -7,7 +7,7 @@ text and JSON. Nothing here prints; progress goes to a callback.
 from __future__ import annotations
 
 from ..chain.executor import UpgradeOptions, UpgradeResult  # noqa: F401  (the types the verbs take and give)
-from ..chain.revisions import HEAD, ORDER, resolve_start, resolve_target  # noqa: F401
+from ..chain.revisions import HEAD, HEAD_RELEASE, ORDER, resolve_start, resolve_target  # noqa: F401
 from .plan import PlannedOp, PlannedStep, PlanReport, plan  # noqa: F401
 from .upgrade import UpgradeOutcome, schema_drift, start_revision, status, upgrade  # noqa: F401
 from .verify import SECTIONS, VerifyReport, last_upgrade_snapshot, verify, verify_snapshot  # noqa: F401
@@ -19,3 +19,4 @@ from .tools import DemoServer, demo_server, demo_upgrade, rehearse, runbook, run
 from .move import (MoveOutcome, MovePlan, plan_move, raise_on_move_failures, require_target, target_settings,  # noqa: F401
                    target_status, upgrade_to_postgres, verify_move)
 from ..chain.revisions import PG_TARGET, is_pg_target  # noqa: F401
+from .move_tools import ThrowawayTarget, demo_move, rehearse_to_postgres, runbook_move, throwaway_target  # noqa: F401

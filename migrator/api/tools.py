@@ -25,6 +25,7 @@ from ..tools.local_server import LocalServer
 from ..tools.rehearsal.backends import default_image_for, get_backend
 from ..tools.rehearse import RehearsalReport, scratch_directory, server_options
 from ..tools.runbook import build, markdown
+from ..tools.runbook_move import markdown_move
 from ..tools.seed import seed_050
 from .plan import plan
 from .upgrade import UpgradeOutcome, upgrade
@@ -37,29 +38,10 @@ def rehearse(*, snapshot: str | None = None, source: ConnectionSettings | None =
     """From a snapshot file (or ``source``, snapshotted first): a throwaway server matching
     production, restore, plan, upgrade, verify, timings; the timings journaled under the
     *production* database's key, so that ``plan`` on production estimates from them."""
-    if source is not None and snapshot is None:
-        directory = snapshot_dir or tempfile.mkdtemp(prefix="harbor-migrate-rehearsal-")
-        with connect(source) as db:
-            progress(f"rehearse: snapshot of {source.masked_dsn()} into {directory}")
-            snapshot = str(take_snapshot(db, directory, progress=progress))
-    assert snapshot is not None
-    manifest = Manifest.load(snapshot)
-    src = manifest.source
-    options: dict[str, Any] = {"server_options": server_options(src), "keep": keep}
-    if backend == "docker":
-        options["image"] = default_image_for(src.flavour, src.version_tuple, image)
-        options["pull"] = pull
-    server = get_backend(backend, **options)
-    journal = Journal(key=src.server_key or src.database)
-    journal.extra = {"rehearsal": backend}
+    snapshot, manifest = rehearsal_snapshot(snapshot, source, snapshot_dir, progress)
+    server, journal = rehearsal_server(manifest, backend, image, pull, keep)
     try:
-        root = server.start()
-        progress(f"rehearse: {server.server_label()} started")
-        settings = dataclasses.replace(root, database=src.database)
-        t0 = time.monotonic()
-        restore_snapshot(snapshot, settings, progress=progress)
-        restore_seconds = time.monotonic() - t0
-        progress(f"rehearse: restored in {restore_seconds:.2f}s")
+        settings, restore_seconds = start_and_restore(server, snapshot, manifest, progress)
         planned = plan(settings, target, snapshot_dir=None, journal=Journal(key="rehearsal-scratch",
                                                                            directory=scratch_directory()))
         outcome = upgrade(settings, UpgradeOptions(target=target), progress=progress, journal=journal,
@@ -76,6 +58,44 @@ def rehearse(*, snapshot: str | None = None, source: ConnectionSettings | None =
     return result
 
 
+def rehearsal_snapshot(snapshot: str | None, source: ConnectionSettings | None, snapshot_dir: str | None,
+                       progress: Progress) -> tuple[str, Manifest]:
+    """The snapshot to rehearse from: the one given, or one of ``source`` taken now."""
+    if source is not None and snapshot is None:
+        directory = snapshot_dir or tempfile.mkdtemp(prefix="harbor-migrate-rehearsal-")
+        with connect(source) as db:
+            progress(f"rehearse: snapshot of {source.masked_dsn()} into {directory}")
+            snapshot = str(take_snapshot(db, directory, progress=progress))
+    assert snapshot is not None
+    return snapshot, Manifest.load(snapshot)
+
+
+def rehearsal_server(manifest: Manifest, backend: str, image: str | None, pull: bool,
+                     keep: bool) -> tuple[Any, Journal]:
+    """The throwaway MySQL server matching production (not started) and the journal under production's key."""
+    src = manifest.source
+    options: dict[str, Any] = {"server_options": server_options(src), "keep": keep}
+    if backend == "docker":
+        options["image"] = default_image_for(src.flavour, src.version_tuple, image)
+        options["pull"] = pull
+    journal = Journal(key=src.server_key or src.database)
+    journal.extra = {"rehearsal": backend}
+    return get_backend(backend, **options), journal
+
+
+def start_and_restore(server: Any, snapshot: str, manifest: Manifest,
+                      progress: Progress) -> tuple[ConnectionSettings, float]:
+    """Start the throwaway server and restore the snapshot into it: its settings and the restore's seconds."""
+    root = server.start()
+    progress(f"rehearse: {server.server_label()} started")
+    settings = dataclasses.replace(root, database=manifest.source.database)
+    t0 = time.monotonic()
+    restore_snapshot(snapshot, settings, progress=progress)
+    restore_seconds = time.monotonic() - t0
+    progress(f"rehearse: restored in {restore_seconds:.2f}s")
+    return settings, restore_seconds
+
+
 def runbook(settings: ConnectionSettings, snapshot_dir: str, *, cfg: str | None = None, registry: str | None = None,
             harbor: str | None = None, calibrate: bool = True) -> dict[str, Any]:
     """The runbook for this database as data (read-only: it runs ``plan``); ``runbook_markdown`` renders it.
@@ -85,7 +105,8 @@ def runbook(settings: ConnectionSettings, snapshot_dir: str, *, cfg: str | None 
 
 
 def runbook_markdown(book: dict[str, Any]) -> str:
-    return markdown(book)
+    """Either runbook as Markdown: the MySQL one, or the 1.6.0 one (``runbook_move``'s, ``to`` = 1.6.0)."""
+    return markdown_move(book) if book.get("to") == chain.PG_TARGET.id else markdown(book)
 
 
 @dataclasses.dataclass

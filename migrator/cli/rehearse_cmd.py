@@ -18,14 +18,20 @@ from .render import emit_json, err
 @click.option("--image", help="Docker image (default: the production server's flavour and version, e.g. mysql:5.6).")
 @click.option("--pull", is_flag=True, help="Let Docker pull the image if it is not there.")
 @click.option("--keep", is_flag=True, help="Leave the throwaway server running and print how to connect.")
-@click.option("--to", "target", default="1.5.2", show_default=True)
+@click.option("--to", "target", default="1.5.2", show_default=True,
+              help="Harbor version or revision id; 1.6.0: also a throwaway PostgreSQL, the move into it, both sides "
+                   "verified.")
 @json_option
 def rehearse(settings, snapshot, snapshot_dir, backend, image, pull, keep, target, as_json) -> None:
     """Restore a copy on a throwaway server, then plan, upgrade and verify it, with timings.
 
     The timings are stored under the production database's journal, so that
-    `plan` on production estimates from them.
+    `plan` on production estimates from them. With --to 1.6.0 the upgrade moves the
+    copy on into a throwaway PostgreSQL (local binaries), and the report adds the
+    move's seconds per table.
     """
+    if api.is_pg_target(api.resolve_target(target, postgres=True)):
+        return _rehearse_to_postgres(settings, snapshot, snapshot_dir, backend, image, pull, keep, as_json)
     report = api.rehearse(snapshot=snapshot, source=None if snapshot else settings, backend=backend, image=image,
                           pull=pull, keep=keep, snapshot_dir=snapshot_dir, target=api.resolve_target(target),
                           progress=err)
@@ -43,6 +49,33 @@ def rehearse(settings, snapshot, snapshot_dir, backend, image, pull, keep, targe
                f"{'consistent' if report.verify.ok else 'NOT consistent'}")
     click.echo(f"expected production downtime: {report.downtime_seconds:.1f}s "
                f"(snapshot {report.snapshot_seconds:.1f}s + upgrade)")
+    if report.hint:
+        click.echo(f"kept: {report.hint}")
+
+
+def _rehearse_to_postgres(settings, snapshot, snapshot_dir, backend, image, pull, keep, as_json) -> None:
+    report = api.rehearse_to_postgres(snapshot=snapshot, source=None if snapshot else settings, backend=backend,
+                                      image=image, pull=pull, keep=keep, snapshot_dir=snapshot_dir, progress=err)
+    if as_json:
+        emit_json(report.to_json())
+        return
+    click.echo(f"rehearsal on {report.server} ({report.backend}) and {report.target_server} from {report.snapshot}")
+    click.echo(f"restore: {report.restore_seconds:.2f}s")
+    plan = report.plan
+    click.echo(f"plan estimate: {plan.seconds:.2f}s ({plan.chain.rates_source})")
+    chain = report.upgrade.mysql.result
+    for step in chain.steps if chain else []:
+        est = next((s.seconds for s in plan.chain.steps if s.revision == step.revision), 0.0)
+        click.echo(f"  step {step.revision}: {step.seconds:.2f}s (estimated {est:.2f}s)")
+    click.echo(f"upgrade: {report.chain_seconds:.2f}s; verify: {report.verify.verdict}")
+    move = report.upgrade.move
+    click.echo(f"move to PostgreSQL: {move.seconds:.2f}s (estimated {plan.move_seconds:.2f}s)")
+    for table, rows in move.rows.items():
+        click.echo(f"  {table}: {rows} rows, {move.table_seconds.get(table, 0.0):.2f}s")
+    click.echo(f"  indexes, constraints, triggers, sequences: {report.finish_seconds:.2f}s")
+    click.echo(f"verify (PostgreSQL): {report.verify_target.verdict}")
+    click.echo(f"expected production downtime: {report.downtime_seconds:.1f}s "
+               f"(snapshot {report.snapshot_seconds:.1f}s + upgrade + move)")
     if report.hint:
         click.echo(f"kept: {report.hint}")
 

@@ -105,11 +105,20 @@ def markdown(book: dict[str, Any]) -> str:
         for o in s["operations"]:
             lines.append(f"| {s['revision']} | {o['name']} | {o['rows']} | {'yes' if o['rewrites'] else 'no'} | "
                          f"{o['estimated_seconds']:.2f} s ({o['source']}) |")
-    titles = {"before": "Before the window", "during": "During the window", "after": "After the window",
-              "rollback": "Rollback (any time after the snapshot)"}
-    for phase, items in book["phases"].items():
+    lines += phase_lines(book["phases"])
+    return "\n".join(lines).rstrip() + "\n"
+
+
+TITLES = {"before": "Before the window", "during": "During the window", "after": "After the window",
+          "rollback": "Rollback (any time after the snapshot)"}
+
+
+def phase_lines(phases: dict[str, list[dict[str, str]]], titles: dict[str, str] = TITLES) -> list[str]:
+    """Each phase as a heading and numbered items: what to do, the command, go / no-go."""
+    lines: list[str] = []
+    for phase, items in phases.items():
         lines += ["", f"## {titles[phase]}", ""]
         for i, item in enumerate(items, 1):
             lines += [f"{i}. {item['do']}", "", "   ```sh", f"   {item['run']}", "   ```", "",
                       f"   Go / no-go: {item['go_no_go']}.", ""]
-    return "\n".join(lines).rstrip() + "\n"
+    return lines
