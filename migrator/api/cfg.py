@@ -1,4 +1,5 @@
-"""cfg: harbor.cfg 0.5.0 -> 1.5.2, the 0.5.0 secret key against the database, verify_remote_cert applied."""
+"""cfg: harbor.cfg 0.5.0 -> 1.5.2 (or 0.5.0/1.5.x -> 1.6.0), the 0.5.0 secret key against the database,
+verify_remote_cert applied."""
 from __future__ import annotations
 
 import os
@@ -8,15 +9,18 @@ from ..cfg.report import ConversionRefused, ConvertReport  # noqa: F401  (raised
 from ..cfg.secretkey import check_key, read_key
 from ..cfg.targets import apply_insecure_from_cfg
 from ..mysql.connection import connect
+from ..postgres.connection import PgSettings
 from ..settings import ConnectionSettings
 from ..verdicts import Check
 
 
 def cfg_convert(old_text: str, *, db: ConnectionSettings | None, include_db_password: bool = False,
-                secretkey_dir: str | None = None, source: str = "harbor.cfg") -> tuple[str, ConvertReport]:
-    """The 1.5.2 harbor.cfg text for 0.5.0 ``old_text`` and the report; the database keys from ``db``."""
+                secretkey_dir: str | None = None, source: str = "harbor.cfg", to: str = "1.5.2",
+                target: PgSettings | None = None) -> tuple[str, ConvertReport]:
+    """The ``to`` (1.5.2, 1.6.0) harbor.cfg text for ``old_text`` and the report; the database keys from
+    ``db`` (1.5.2) or from ``target``, the PostgreSQL database (1.6.0)."""
     return convert(old_text, db=db, include_db_password=include_db_password, secretkey_dir=secretkey_dir,
-                   source=source)
+                   source=source, to=to, target=target)
 
 
 def cfg_read_key(keyfile: str | os.PathLike) -> bytes:

@@ -13,12 +13,18 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigInvalid, MigratorError, UsageError
 from ..settings import ConnectionSettings
+from . import convert_160 as C6
 from . import template as T
+from . import template_160 as T6
 from .parse import CfgDocument, Entry, format_line, is_blank, is_comment, parse, semicolon_comment
 from .report import Change, ConversionRefused, ConvertReport, is_secret
+
+if TYPE_CHECKING:
+    from ..postgres.connection import PgSettings
 
 __all__ = ["Change", "ConversionRefused", "ConvertReport", "check_source_version", "convert", "is_secret",
            "render_converted", "shift_ldap_scope"]
@@ -33,13 +39,40 @@ _INTEGERS = {"email_server_port": (1, 65535), "token_expiration": (1, None), "ma
              "db_port": (1, 65535)}
 
 
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """A target's file: its release, ``_version``, slots and the keys prepare needs."""
+
+    release: str
+    version: str
+    slots: tuple[T.Slot, ...]
+    by_key: dict[str, T.Slot]
+    required: frozenset[str]
+
+
+LAYOUTS = {
+    "1.5.2": Layout("1.5.2", T.TARGET_VERSION, T.SLOTS, T.BY_KEY, T.REQUIRED_152),
+    "1.6.0": Layout("1.6.0", T6.TARGET_VERSION, T6.SLOTS, T6.BY_KEY, T6.REQUIRED_160),
+}
+
+
 # --------------------------------------------------------------------------- detection
 
-def check_source_version(doc: CfgDocument, source: str = "harbor.cfg") -> None:
-    """Accept only a 0.5.0 file; say what the file is otherwise."""
+def check_source_version(doc: CfgDocument, source: str = "harbor.cfg", *, accept_15: bool = False) -> str:
+    """Accept a 0.5.0 file (and, with ``accept_15``, a 1.5.x one); say what the file is otherwise.
+
+    Returns the source release: "0.5.0" or "1.5.2"."""
+    if accept_15 and "_version" in doc and (doc.get("_version") or "").startswith("1.5"):
+        missing = sorted(T.REQUIRED_152 - set(doc.keys()))
+        if missing:
+            raise ConfigInvalid(f"{source} is an incomplete 1.5.x harbor.cfg: {', '.join(missing[:8])}"
+                                f"{' …' if len(missing) > 8 else ''} missing; give the file your 1.5.2 "
+                                "installation was prepared with")
+        return "1.5.2"
     if "_version" in doc:
         version = doc.get("_version") or "?"
         hint = ("it is already in 1.5.x format and needs no conversion" if version.startswith("1.5")
+                else "harbor-migrate converts 0.5.0 and 1.5.x files to 1.6.0" if accept_15
                 else "harbor-migrate converts only 0.5.0 files")
         raise ConfigInvalid(f"{source} is a Harbor {version} harbor.cfg (_version = {version}), not 0.5.0: {hint}")
     newer = sorted(k for k in doc.keys() if k in T.NEWER_KEYS)
@@ -56,6 +89,7 @@ def check_source_version(doc: CfgDocument, source: str = "harbor.cfg") -> None:
         raise ConfigInvalid(
             f"{source} is an incomplete 0.5.0 harbor.cfg: {', '.join(missing)} missing. Harbor 0.5.0's prepare "
             "needs them, so this is not the file your installation ran with; restore them from that file")
+    return "0.5.0"
 
 
 # --------------------------------------------------------------------------- conversion
@@ -71,45 +105,56 @@ def shift_ldap_scope(value: str) -> tuple[str, str]:
 
 
 def convert(old_text: str, *, db: ConnectionSettings | None, include_db_password: bool = False,
-            secretkey_dir: str | None = None, source: str = "harbor.cfg") -> tuple[str, ConvertReport]:
-    """Convert 0.5.0 harbor.cfg text; return the 1.5.2 text and the report.
+            secretkey_dir: str | None = None, source: str = "harbor.cfg", to: str = "1.5.2",
+            target: "PgSettings | None" = None) -> tuple[str, ConvertReport]:
+    """Convert 0.5.0 harbor.cfg text (or, ``to="1.6.0"``, 1.5.x text); return the new text and the report.
 
-    Raises ConfigInvalid for a file that is not 0.5.0 or whose values would not
-    survive 1.5.2 (the error then carries ``.report`` with the refused keys).
+    ``to="1.6.0"`` takes the database keys from ``target`` (the PostgreSQL database), never from ``db``.
+    Raises ConfigInvalid for a file that is not 0.5.0 (1.5.x) or whose values would
+    not survive the target (the error then carries ``.report`` with the refused keys).
     """
+    layout = LAYOUTS[to]
     doc = parse(old_text, source=source)
-    check_source_version(doc, source)
-    if include_db_password and (db is None or db.password is None):
+    source_release = check_source_version(doc, source, accept_15=to != "1.5.2")
+    if to == "1.5.2" and include_db_password and (db is None or db.password is None):
         raise UsageError("--include-db-password needs a connection with a password "
                          "(HARBOR_MIGRATE_PASSWORD, --password-file or the DSN)")
-    report = ConvertReport()
+    report = ConvertReport(source_version=source_release, target_version=layout.version,
+                           target_release=layout.release)
     values: dict[str, str] = {}
-    for slot in T.SLOTS:
+    for slot in layout.slots:
         if slot.key:
-            _convert_key(slot, doc, values, report, db, include_db_password, secretkey_dir)
+            if to == "1.5.2":
+                _convert_key(slot, doc, values, report, db, include_db_password, secretkey_dir)
+            else:
+                _convert_key_160(slot, doc, values, report, target, secretkey_dir, source_release)
+    removed = T.REMOVED_050 if source_release == "0.5.0" else T6.REMOVED_152
     for key in doc.keys():
-        if key in T.REMOVED_050:
-            _removed(key, doc.get(key) or "", report)
-    unknown = [k for k in doc.keys() if k not in T.KEYS_050 and k not in T.BY_KEY]
+        if key in removed:
+            old = doc.get(key) or ""
+            _removed(key, C6.mask_redis_url(old) if key == "redis_url" else old, report, removed)
+    known = T.KEYS_050 if source_release == "0.5.0" else frozenset(T.KEYS_152) | {"uaa_ca_root"}
+    unknown = [k for k in doc.keys() if k not in known and k not in layout.by_key]
     for key in unknown:
         values[key] = doc.get(key) or ""
         report.add(key, "kept", values[key], values[key],
-                   "not a Harbor 0.5.0 key (a typo?): carried over at the end; Harbor 1.5.2 ignores it")
+                   f"not a Harbor {source_release} key (a typo?): carried over at the end; Harbor "
+                   f"{layout.release} ignores it")
     for key, value in values.items():
         if semicolon_comment(value):
             report.warnings.append(
                 f"{key}: the value contains ' ;', where Python 2's ConfigParser (prepare under python2) "
                 "cuts it off as a comment; check that Harbor reads what you mean")
-    _refuse_unfit(values, report)
+    _refuse_unfit(values, report, layout, source_release)
     if report.refused:
         keys = ", ".join(f"{c.key} ({c.note})" for c in report.refused)
         raise ConversionRefused(f"{source}: cannot convert, {len(report.refused)} value(s) would not work in "
-                                f"Harbor 1.5.2: {keys}. Change them in the 0.5.0 file and convert again",
-                                report)
+                                f"Harbor {layout.release}: {keys}. Change them in the {source_release} file and "
+                                "convert again", report)
     report.next_steps.insert(0, "check the secret key before upgrading: harbor-migrate cfg check-key "
                                 f"{(values['secretkey_path'].rstrip('/') or '')}/secretkey")
-    text = render_converted(doc, values, unknown)
-    _validate_output(text, values)
+    text = render_converted(doc, values, unknown, layout, source_release)
+    _validate_output(text, values, layout)
     return text, report
 
 
@@ -147,6 +192,40 @@ def _convert_key(slot: T.Slot, doc: CfgDocument, values: dict[str, str], report:
     else:
         values[key] = slot.default
         report.add(key, "added", None, slot.default, f"new in {slot.since}, 1.5.2 default")
+
+
+def _convert_key_160(slot: T.Slot, doc: CfgDocument, values: dict[str, str], report: ConvertReport,
+                     target: "PgSettings | None", secretkey_dir: str | None, source_release: str) -> None:
+    key = slot.key
+    assert key
+    old = doc.get(key)
+    if key == "_version":
+        values[key] = T6.TARGET_VERSION
+        report.add(key, "added" if old is None else "changed", old, T6.TARGET_VERSION, "format marker of 1.6.x files")
+    elif key == "ldap_scope" and source_release == "0.5.0":
+        new, note = shift_ldap_scope(old or "")
+        values[key] = new
+        report.add(key, "changed" if new != old else "kept", old, new, note.replace("1.5.2", "1.6.0"))
+    elif key == "max_job_workers" and old == "3" and source_release == "0.5.0":
+        values[key] = slot.default
+        report.add(key, "changed", old, slot.default, "0.5.0's default of 3 in-process workers; 1.6.0's "
+                   f"jobservice defaults to {slot.default}")
+    elif key in ("db_host", "db_port", "db_user"):
+        C6.db_key(slot, old, target, values, report)
+    elif key == "db_password":
+        C6.db_password(old or "", target, values, report)
+    elif key.startswith("redis_"):
+        C6.redis_key(slot, old, doc.get("redis_url"), values, report)
+    elif key == "secretkey_path" and (source_release == "0.5.0" or secretkey_dir):
+        _secretkey_path(secretkey_dir, values, report)
+    elif old is not None:
+        values[key] = old
+        report.add(key, "kept", old, old)
+    elif slot.commented:
+        pass  # optional and not set: stays unset
+    else:
+        values[key] = slot.default
+        report.add(key, "added", None, slot.default, f"new in {slot.since}, 1.6.0 default")
 
 
 def _db_key(slot: T.Slot, db: ConnectionSettings | None, values: dict[str, str], report: ConvertReport) -> None:
@@ -218,8 +297,8 @@ def _secretkey_path(secretkey_dir: str | None, values: dict[str, str], report: C
     report.add("secretkey_path", "added", None, value, note)
 
 
-def _removed(key: str, old: str, report: ConvertReport) -> None:
-    note = T.REMOVED_050[key]
+def _removed(key: str, old: str, report: ConvertReport, removed: dict[str, str] = T.REMOVED_050) -> None:
+    note = removed[key]
     if key == "verify_remote_cert":
         if old.lower() == "off":
             note += "; yours is off: after `harbor-migrate upgrade`, run `harbor-migrate cfg apply-insecure`"
@@ -234,13 +313,17 @@ def _removed(key: str, old: str, report: ConvertReport) -> None:
     report.add(key, "removed", old, None, note)
 
 
-def _refuse_unfit(values: dict[str, str], report: ConvertReport) -> None:
-    """Mark values 1.5.2 would reject or truncate; the report keeps the reason, never the value."""
+def _refuse_unfit(values: dict[str, str], report: ConvertReport, layout: Layout = LAYOUTS["1.5.2"],
+                  source_release: str = "0.5.0") -> None:
+    """Mark values the target would reject or truncate; the report keeps the reason, never the value."""
     for key, value in values.items():
-        slot = T.BY_KEY.get(key)
+        slot = layout.by_key.get(key)
         reason = None
-        if key in _CHOICES and value not in _CHOICES[key]:
-            reason = f"must be one of {', '.join(_CHOICES[key])}"
+        choices = _CHOICES.get(key, ())
+        if key == "auth_mode" and source_release != "0.5.0":
+            choices += ("uaa_auth",)   # 1.3+ knows it; 0.5.0 did not
+        if key in _CHOICES and value not in choices:
+            reason = f"must be one of {', '.join(choices)}"
         elif key in _INTEGERS:
             low, high = _INTEGERS[key]
             if not value.isdigit() or int(value) < low or (high is not None and int(value) > high):
@@ -282,25 +365,27 @@ def _commented_in(lines: list[str], key: str) -> bool:
     return any(pattern.match(ln) for ln in lines)
 
 
-def render_converted(doc: CfgDocument, values: dict[str, str], unknown: list[str]) -> str:
-    """The 1.5.2 file: template order, the user's comments above the keys they kept."""
+def render_converted(doc: CfgDocument, values: dict[str, str], unknown: list[str],
+                     layout: Layout = LAYOUTS["1.5.2"], source_release: str = "0.5.0") -> str:
+    """The target's file: template order, the user's comments above the keys they kept."""
     surviving = [e for e in doc.entries if e.key in values]
     kept_comments = doc.header + doc.trailer + [ln for e in surviving for ln in e.leading]
     out: list[str] = list(doc.header) or ["## Configuration file of Harbor"]
-    out += ["", "#Converted from a Harbor 0.5.0 harbor.cfg by harbor-migrate (docs/cfg.md)."]
-    for slot in T.SLOTS:
+    out += ["", f"#Converted from a Harbor {source_release} harbor.cfg by harbor-migrate (docs/cfg.md)."]
+    for slot in layout.slots:
         if slot.key is None:
             out += [""] + list(slot.comment)
             continue
         entry = doc.entry(slot.key)
         if slot.key in values:
-            out += _leading(slot, entry)
+            out += _leading(slot, entry, source_release)
             out.append(_line(slot.key, values[slot.key], entry))
         elif slot.commented and not _commented_in(kept_comments, slot.key):
             out += _leading(slot, None)
             out.append("#" + format_line(slot.key, slot.default))
     if unknown:
-        out += ["", "#Keys harbor-migrate did not recognise, carried over unchanged (Harbor 1.5.2 ignores them):"]
+        out += ["", "#Keys harbor-migrate did not recognise, carried over unchanged "
+                    f"(Harbor {layout.release} ignores them):"]
         for key in unknown:
             entry = doc.entry(key)
             out += _leading(None, entry)
@@ -309,13 +394,13 @@ def render_converted(doc: CfgDocument, values: dict[str, str], unknown: list[str
     return _tidy(out)
 
 
-def _leading(slot: T.Slot | None, entry: Entry | None) -> list[str]:
+def _leading(slot: T.Slot | None, entry: Entry | None, source_release: str = "0.5.0") -> list[str]:
     if entry is not None and entry.comments:
         lines = list(entry.leading)
         start_blank = is_blank(lines[0])
         while lines and is_blank(lines[0]):
             lines.pop(0)
-        if entry.key == "ldap_scope":
+        if entry.key == "ldap_scope" and source_release == "0.5.0":
             lines = [_renumber_scope_comment(ln) if is_comment(ln) else ln for ln in lines]
         return ([""] if start_blank else []) + lines
     if slot is not None and slot.comment:
@@ -343,11 +428,11 @@ def _tidy(lines: list[str]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _validate_output(text: str, values: dict[str, str]) -> None:
+def _validate_output(text: str, values: dict[str, str], layout: Layout = LAYOUTS["1.5.2"]) -> None:
     """Re-read what we wrote, as prepare will: every required key, every value intact."""
     doc = parse(text, source="converted harbor.cfg")
-    missing = sorted(T.REQUIRED_152 - set(doc.keys()))
+    missing = sorted(layout.required - set(doc.keys()))
     wrong = sorted(k for k, v in values.items() if doc.get(k) != v)
-    if missing or wrong or doc.get("_version") != T.TARGET_VERSION:
+    if missing or wrong or doc.get("_version") != layout.version:
         raise MigratorError("internal error: the converted harbor.cfg does not read back as intended "
                             f"(missing {missing}, different {wrong}); please report this")

@@ -46,6 +46,7 @@ class ConvertReport:
     next_steps: list[str] = dataclasses.field(default_factory=list)
     source_version: str = "0.5.0"
     target_version: str = T.TARGET_VERSION
+    target_release: str = "1.5.2"   # not in to_json: the JSON names the target by target_version
 
     def add(self, key: str, action: str, old: str | None, new: str | None, note: str = "") -> Change:
         if is_secret(key):
@@ -77,7 +78,7 @@ class ConvertReport:
 
     def render_text(self) -> str:
         width = max([len(c.key) for c in self.changes] + [10])
-        lines = [f"harbor.cfg {self.source_version} -> 1.5.2 (_version = {self.target_version})"]
+        lines = [f"harbor.cfg {self.source_version} -> {self.target_release} (_version = {self.target_version})"]
         for c in self.changes:
             if c.action == "kept" and not c.note:
                 value = _show(c.new)

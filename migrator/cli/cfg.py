@@ -18,6 +18,7 @@ from ..verdicts import Check, Verdict, worst
 from ..errors import ConfigInvalid, KeyInvalid, MigratorError, UsageError
 from ..settings import ConnectionSettings, mask_dsn
 from .options import connection_options
+from .postgres_target import target_options
 
 def handle_errors(f: Callable) -> Callable:
     """Turn a MigratorError into its one-line message on stderr and its exit code.
@@ -101,30 +102,44 @@ def cfg() -> None:
 @cfg.command("convert")
 @click.argument("old_cfg", type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Where to write the 1.5.2 harbor.cfg (mode 0600).")
+              help="Where to write the new harbor.cfg (mode 0600).")
+@click.option("--to", "to", type=click.Choice(["1.5.2", "1.6.0"]), default="1.5.2", show_default=True,
+              help="Harbor release of the new file; 1.6.0 also converts a 1.5.x file, its db_* keys "
+                   "from --target-dsn (PostgreSQL).")
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("--include-db-password", is_flag=True,
               help="Write the connection's password as db_password (default: keep the file's).")
 @click.option("--secretkey-dir", help="Directory of the 0.5.0 secretkey file (default /data).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@target_options
 @connection_options(optional=True)
 @handle_errors
-def convert_cmd(old_cfg: str, output: str, force: bool, include_db_password: bool, secretkey_dir: str | None,
-                as_json: bool, settings: ConnectionSettings | None) -> None:
-    """Convert a Harbor 0.5.0 OLD_CFG into a 1.5.2 harbor.cfg.
+def convert_cmd(old_cfg: str, output: str, to: str, force: bool, include_db_password: bool,
+                secretkey_dir: str | None, as_json: bool, settings: ConnectionSettings | None,
+                pg_target: Any = None) -> None:
+    """Convert a Harbor 0.5.0 OLD_CFG into a 1.5.2 (or 1.6.0) harbor.cfg.
 
-    The database keys come from the connection (flags or HARBOR_MIGRATE_*), when one is named;
-    db_password only with --include-db-password.
+    --to 1.6.0 also takes a 1.5.x OLD_CFG. 1.5.2: the database keys come from the connection (flags or HARBOR_MIGRATE_*), when one is named;
+    db_password only with --include-db-password. 1.6.0: they come from --target-dsn (the PostgreSQL
+    database), db_password from it or --target-password-file.
     """
+    if to == "1.5.2" and pg_target is not None:
+        raise UsageError("--target-dsn names the PostgreSQL database of --to 1.6.0; --to 1.5.2 takes the MySQL "
+                         "connection flags")
+    if to != "1.5.2" and include_db_password:
+        raise UsageError("--include-db-password is for --to 1.5.2; for 1.6.0 db_password comes from "
+                         "--target-dsn or --target-password-file")
     if os.path.exists(output) and os.path.samefile(old_cfg, output):
         raise UsageError("OUTPUT is the 0.5.0 file itself: keep it, it is the only copy of the 0.5.0 settings")
     if os.path.exists(output) and not force:
         raise UsageError(f"{output} exists: pass --force to overwrite it")
-    if settings is not None:
+    if to == "1.5.2" and settings is not None:
         click.echo(f"database keys from {settings.masked_dsn()}", err=True)
+    elif to != "1.5.2" and pg_target is not None:
+        click.echo(f"database keys from {pg_target.masked_dsn()}", err=True)
     try:
         text, report = api.cfg_convert(_read_text(old_cfg), db=settings, include_db_password=include_db_password,
-                                       secretkey_dir=secretkey_dir, source=old_cfg)
+                                       secretkey_dir=secretkey_dir, source=old_cfg, to=to, target=pg_target)
     except api.ConversionRefused as exc:
         if as_json:
             click.echo(exc.report.render_json())
