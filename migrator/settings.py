@@ -11,6 +11,7 @@ import configparser
 import dataclasses
 import os
 import pathlib
+import re
 from typing import Any, Mapping
 from urllib.parse import quote
 
@@ -158,8 +159,6 @@ def parse_dsn(dsn: str) -> dict[str, Any]:
 
 def mask_dsn(text: str) -> str:
     """Mask the password of any DSN-looking string (best effort, for messages)."""
-    import re
-
     return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1" + MASK + "@", text)
 
 

@@ -18,6 +18,7 @@ from ..mysql.connection import Database, ServerInfo, quote_ident as q
 from ..errors import MigratorError
 from ..schema.diff import TableChange, converge_table
 from ..schema.model import Schema, Table, render_create
+from ..schema.introspect import introspect
 
 
 @dataclasses.dataclass
@@ -44,8 +45,6 @@ class StepContext:
 
     def refresh(self, tables: Iterable[str]) -> None:
         """Read from the catalog those of ``tables`` that changed since they were read."""
-        from ..schema.introspect import introspect
-
         assert self.db is not None
         names = [t for t in tables if t in self.changed]
         if not names:

@@ -13,6 +13,7 @@ import dataclasses
 
 from ..schema.revisions import MODELS
 from .ops import Converge, DataMove, Op, RebuildAccessLog, Stamp, StepContext
+from .steps_early import step_0_1_1, step_0_3_0, step_0_4_0
 
 def _unmigrated(alias: str = "") -> str:
     """Policies whose trigger kind is not yet in cron_str (what 1.4.0 still has to move)."""
@@ -146,8 +147,6 @@ def _step_1_5_0() -> Step:
 
 
 def _early_steps() -> list[Step]:
-    from .steps_early import step_0_1_1, step_0_3_0, step_0_4_0
-
     return [
         Step("0.1.1", "project roles become members; sysadmin flag; properties", step_0_1_1(_finish)),
         Step("0.3.0", "replication tables; wider email and repo_name", step_0_3_0(_finish)),

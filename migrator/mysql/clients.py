@@ -22,6 +22,7 @@ import pymysql
 from ..errors import MigratorError, ServerUnavailable
 from ..tools.local_server import find_binary
 from ..settings import ConnectionSettings
+from .connection import translate_error
 
 DUMP_CLIENTS = ("mariadb-dump", "mysqldump")
 SQL_CLIENTS = ("mariadb", "mysql")
@@ -183,8 +184,6 @@ def client_error(client: Client, stderr: bytes, settings: ConnectionSettings, do
                  fallback: type[MigratorError] = MigratorError) -> MigratorError:
     """The client's failure as our one-line error: connection, login and privilege errors as
     the driver's would be, anything else as ``fallback`` naming what failed."""
-    from .connection import translate_error
-
     text = stderr.decode("utf-8", "replace").strip()
     lines = [ln.strip() for ln in text.splitlines() if ln.strip() and "Using a password" not in ln]
     first = lines[-1] if lines else f"{client.name} failed without a message"

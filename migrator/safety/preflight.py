@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from ..chain.revisions import HEAD
 from ..chain.status import DatabaseState
-from ..errors import ExitCode
+from .. import errors
+from ..errors import ExitCode, UsageError
 from ..mysql.connection import Database
 from ..schema.model import Schema
 from ..verdicts import Check, Verdict
@@ -29,7 +30,6 @@ def run_preflight(db: Database, st: DatabaseState | None, live: Schema, *, targe
     what can only inform, no hazard."""
     unknown = [s for s in skip if s not in CHECKS]
     if unknown:
-        from ..errors import UsageError
         raise UsageError(f"unknown check(s) {', '.join(unknown)}: known are {', '.join(CHECKS)}")
     ctx = PreflightContext(db, st, live, target=target, snapshot_dir=snapshot_dir, harbor_user=harbor_user,
                            report=report)
@@ -60,8 +60,6 @@ def raise_on_failures(checks: list[Check]) -> None:
     for c in bad:
         parts.append(f"{c.name}: {c.message}" + (f" [{'; '.join(c.details[:3])}]" if c.details else ""))
     names = " ".join(f"--skip-check {c.name}" for c in bad)
-    from .. import errors
-
     cls = {ExitCode.DATA_CONFLICT: errors.DataConflict, ExitCode.PRIVILEGES: errors.MissingPrivileges,
            ExitCode.CLIENTS_CONNECTED: errors.ClientsConnected, ExitCode.UNKNOWN_VERSION: errors.UnknownVersion,
            ExitCode.NO_SPACE: errors.NoSpace}.get(code, errors.PreflightFailed)

@@ -9,6 +9,7 @@ import shutil
 from ..common.text import human_size
 from ..errors import ExitCode, MigratorError
 from ..chain.estimate import estimated_snapshot_bytes
+from ..mysql.connection import row_format_clause
 from ..verdicts import Check
 from .context import PreflightContext, Section, check, fail, ok, warn
 from .data_checks import zero_date_columns
@@ -117,8 +118,6 @@ def check_charset(ctx: PreflightContext) -> Check:
 @check("row_format", Section.SERVER)
 def check_row_format(ctx: PreflightContext) -> Check:
     """1.5.x indexes need more than 767 bytes per column (utf8 varchar(256))."""
-    from ..mysql.connection import row_format_clause
-
     variables = dict(ctx.db.query("SHOW GLOBAL VARIABLES WHERE Variable_name IN ('innodb_default_row_format', "
                                   "'innodb_large_prefix', 'innodb_file_format')"))
     shown = [f"{k}={v}" for k, v in variables.items()]

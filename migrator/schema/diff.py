@@ -11,6 +11,7 @@ in the same statement as other changes).
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Mapping
 
 from ..mysql.connection import quote_ident as q
@@ -249,8 +250,6 @@ def converge_table(live: Table, want: Table, renames: Mapping[str, str] | None =
 
 def _narrowing(old_type: str, new_type: str) -> int | None:
     """The new length when a varchar/char gets shorter, else None."""
-    import re
-
     m_old = re.fullmatch(r"(?:var)?char\((\d+)\)", old_type)
     m_new = re.fullmatch(r"(?:var)?char\((\d+)\)", new_type)
     if m_old and m_new and int(m_new.group(1)) < int(m_old.group(1)):
