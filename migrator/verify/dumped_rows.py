@@ -58,11 +58,11 @@ TABLES = (DumpedTable("replication_jobs", "replication_job", "id"),
           DumpedTable("access_log", "access_log", "log_id"))
 
 
-def _columns(ddl: str) -> list[str]:
+def ddl_columns(ddl: str) -> list[str]:
     return [m.group(1).replace("``", "`") for m in map(_COLUMN.match, ddl.split("\n")[1:]) if m]
 
 
-def _snapshot_ddl(manifest: Manifest, table: str) -> str | None:
+def snapshot_ddl(manifest: Manifest, table: str) -> str | None:
     """The table's CREATE TABLE as the snapshot recorded it (None: not in the snapshot)."""
     entry = manifest.table(table)
     return entry.ddl if entry is not None else None
@@ -79,18 +79,18 @@ def _rows(chunks, table: str) -> Iterator[bytes]:
             yield from rows_of(values)
 
 
-def _snapshot_rows(dump: pathlib.Path, manifest: Manifest, table: str) -> Iterator[bytes]:
+def snapshot_rows(dump: pathlib.Path, manifest: Manifest, table: str) -> Iterator[bytes]:
     """The table's rows in the snapshot, reading only as far as its last frame."""
     yield from _rows(dump_chunks(dump, manifest.frames_of(table)), table)
 
 
 def _user_names(dump: pathlib.Path, manifest: Manifest) -> dict[bytes, bytes]:
     """user_id -> username as the dump renders it (quoted), from the snapshot's user rows."""
-    ddl = _snapshot_ddl(manifest, "user") or ""
-    if _columns(ddl)[:2] != ["user_id", "username"]:
+    ddl = snapshot_ddl(manifest, "user") or ""
+    if ddl_columns(ddl)[:2] != ["user_id", "username"]:
         raise SnapshotInvalid("the snapshot's user table does not start with user_id, username")
     names = {}
-    for row in _snapshot_rows(dump, manifest, "user"):
+    for row in snapshot_rows(dump, manifest, "user"):
         m = _USER.match(row)
         if m:
             names[m.group(1)] = m.group(2)
@@ -134,7 +134,7 @@ def _key(row: bytes) -> int:
     return int(row[1:row.index(b",")])
 
 
-def _live_rows(db: Database, table: str) -> Iterator[bytes]:
+def live_rows(db: Database, table: str) -> Iterator[bytes]:
     """The live rows as the snapshot's dump renders them (the same bytes in either charset the
     snapshot may have used for the table: they differ only for text that is not UTF-8)."""
     charset = dumpclient.table_dump_charsets(db, [table])[table]
@@ -179,7 +179,7 @@ def _merge(before: Iterator[bytes], after: Iterator[bytes], shape_before: Shape,
 def compare_table(db: Database, manifest: Manifest, dump: pathlib.Path, spec: DumpedTable) -> Check:
     """``spec``'s table now against its rows in the snapshot's dump (whose hash was checked)."""
     name = f"data.{spec.name}"
-    ddl = _snapshot_ddl(manifest, spec.table)
+    ddl = snapshot_ddl(manifest, spec.table)
     model = MODELS.get(manifest.revision or "")
     if ddl is None and (model is None or spec.table in model.table_names):
         return Check(name, Verdict.FAIL, f"the snapshot has no {spec.table} table",
@@ -191,13 +191,13 @@ def compare_table(db: Database, manifest: Manifest, dump: pathlib.Path, spec: Du
             shapes: tuple[Shape, Shape] | None = (_same, _same)
             before: Iterator[bytes] = iter(())
         else:
-            shapes = _shapes(spec, _columns(ddl), after, dump, manifest)
-            before = _snapshot_rows(dump, manifest, spec.table)
+            shapes = _shapes(spec, ddl_columns(ddl), after, dump, manifest)
+            before = snapshot_rows(dump, manifest, spec.table)
         if shapes is None:
             return Check(name, Verdict.WARN, f"not compared: the snapshot's {spec.table} columns "
-                                            f"({', '.join(_columns(ddl or ''))}) do not map onto today's "
+                                            f"({', '.join(ddl_columns(ddl or ''))}) do not map onto today's "
                                             f"({', '.join(after)})")
-        found = _merge(before, _live_rows(db, spec.table), *shapes)
+        found = _merge(before, live_rows(db, spec.table), *shapes)
     except MigratorError as exc:
         return Check(name, Verdict.FAIL, f"cannot compare {spec.table}: {exc.message}", exit_code=exc.exit_code)
     counts = found["counts"]

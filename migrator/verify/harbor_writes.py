@@ -28,6 +28,7 @@ from ..errors import MigratorError
 from ..mysql.connection import Database
 from ..verdicts import Verdict
 from .changes import Changes
+from .dumped_rows import ddl_columns, fields, live_rows, snapshot_ddl, snapshot_rows
 
 # Our own list of the keys Harbor 1.5.2's adminserver stores at start, from harbor-facts §5.4:
 # every key it serves except scan_all_policy (no environment variable, set from the UI only).
@@ -161,15 +162,13 @@ class HarborWrites:
         the password and the timestamps the server updates itself."""
         if self.dump is None or not self.dump.exists():
             return False
-        from .dumped_rows import _columns, _live_rows, _snapshot_ddl, _snapshot_rows, fields
-
         try:
-            before_columns = _columns(_snapshot_ddl(self.manifest, "user") or "")
+            before_columns = ddl_columns(snapshot_ddl(self.manifest, "user") or "")
             now_columns = [r[0] for r in self.db.query(
                 "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = 'user' "
                 "ORDER BY ORDINAL_POSITION", (self.db.name,))]
-            before = next((r for r in _snapshot_rows(self.dump, self.manifest, "user") if r.startswith(b"(1,")), None)
-            now = next((r for r in _live_rows(self.db, "user") if r.startswith(b"(1,")), None)
+            before = next((r for r in snapshot_rows(self.dump, self.manifest, "user") if r.startswith(b"(1,")), None)
+            now = next((r for r in live_rows(self.db, "user") if r.startswith(b"(1,")), None)
             auto = {str(c) for c, in self.db.query(
                 "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = 'user' "
                 "AND EXTRA LIKE '%%on update%%'", (self.db.name,))}
