@@ -15,6 +15,7 @@ from typing import Callable
 from ..chain.estimate import table_sizes
 from ..chain.executor import UpgradeOptions
 from ..chain.revisions import HEAD, PG_TARGET
+from .. import errors
 from ..errors import Aborted, ExitCode, Interrupted, UsageError
 from ..move import conversions as conv
 from ..move.copy import MoveResult, move_database
@@ -81,8 +82,6 @@ def _checks(settings: ConnectionSettings, target: PgSettings, force: bool) -> tu
 
 
 def raise_on_move_failures(checks: list[Check]) -> None:
-    from .. import errors
-
     bad = [c for c in checks if c.status == Verdict.FAIL]
     if not bad:
         return

@@ -27,6 +27,8 @@ def cli(ctx: click.Context, traceback: bool) -> None:
 
 
 def _register() -> None:
+    # The command modules decorate functions with options from cli/options.py and are added
+    # to the group defined above; importing them inside keeps that order explicit.
     from . import demo_cmd
     from . import plan_cmd
     from . import rehearse_cmd
