@@ -41,10 +41,8 @@ def _register() -> None:
     for module in (status_cmd, plan_cmd, snapshot_cmd, upgrade_cmd, verify_cmd, rehearse_cmd, runbook_cmd, demo_cmd):
         for command in module.COMMANDS:
             cli.add_command(command)
-    try:
-        from .cfg import cfg
-    except ImportError:
-        return
+    from .cfg import cfg  # an import error here is a bug to see, not a command to drop silently
+
     cli.add_command(cfg)
 
 
