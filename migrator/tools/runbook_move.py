@@ -7,6 +7,7 @@ and the estimate. Rollback needs no restore of the MySQL side: the move never wr
 """
 from __future__ import annotations
 
+import re
 import shlex
 from typing import Any
 
@@ -19,9 +20,17 @@ TITLES = {"before": "Before the window", "during": "During the window", "after":
 
 
 def _psql(target: PgSettings, sql: str, database: str = "postgres") -> str:
-    """A psql command as the PostgreSQL superuser on the target's server (the DBA's own login)."""
-    host = f"-h {shlex.quote(target.host)} -p {target.port}" if target.host else ""
-    return f"psql {host} -U postgres -d {database} -c {shlex.quote(sql)}".replace("  ", " ")
+    """A psql command as the PostgreSQL superuser on the target's server (the DBA's own login). The SQL in
+    double quotes: it holds single-quoted literals and no ``"``, ``$`` or backquote."""
+    host = f"-h {shlex.quote(target.host)} -p {target.port} " if target.host else ""
+    return f'psql {host}-U postgres -d {database} -c "{sql}"'
+
+
+def _ident(name: str) -> str:
+    """An SQL identifier inside ``_psql``'s double-quoted shell argument: bare when plain, else quoted."""
+    if re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        return name
+    return '\\"' + re.sub(r'(["$`\\])', r"\\\1", name.replace('"', '""')) + '\\"'
 
 
 def build_move(settings: ConnectionSettings, target: PgSettings, plan: Any, snapshot_dir: str, *,
@@ -35,7 +44,7 @@ def build_move(settings: ConnectionSettings, target: PgSettings, plan: Any, snap
            "export HARBOR_MIGRATE_TARGET_PASSWORD_FILE=/root/.harbor-pg-password   # chmod 600"]
     snap = shlex.quote(snapshot_dir)
     old_cfg = shlex.quote(cfg or "/path/to/harbor.cfg")
-    role, db = shlex.quote(target.user or "harbor"), shlex.quote(target.database or "registry")
+    role, db = _ident(target.user or "harbor"), _ident(target.database or "registry")
     manifest = f"{snap}/<snapshot>.manifest.json"
     ui = harbor or "https://HARBOR"
     phases = {
