@@ -19,6 +19,7 @@ import tempfile
 from typing import Any
 
 from ..archive.manifest import Source
+from ..chain.revisions import PG_TARGET
 
 
 @dataclasses.dataclass
@@ -85,7 +86,7 @@ class MoveRehearsalReport:
 
     def to_json(self) -> dict:
         move = self.upgrade.move
-        return {"to": "1.6.0", "backend": self.backend, "server": self.server, "target_server": self.target_server,
+        return {"to": PG_TARGET.id, "backend": self.backend, "server": self.server, "target_server": self.target_server,
                 "snapshot": self.snapshot, "restore_seconds": round(self.restore_seconds, 3),
                 "snapshot_seconds": round(self.snapshot_seconds, 3), "plan": self.plan.to_json(),
                 "upgrade": self.upgrade.to_json(),
