@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import click
 
+from ..errors import UsageError
 from ..settings import ConnectionSettings, env_value, resolve_connection
 
 _CONNECTION_PARAMS = ("dsn", "host", "port", "user", "database", "socket", "password_file", "ssl_ca", "ssl_cert",
@@ -48,13 +49,31 @@ def connection_options(fn: Callable | None = None, *, optional: bool = False) ->
         flags = {k: kwargs.pop(k, None) for k in _CONNECTION_PARAMS}
         if "target_dsn" in kwargs:  # restore: the target is the connection
             # --target-dsn > --dsn > HARBOR_MIGRATE_TARGET_DSN > the usual HARBOR_MIGRATE_* / config
-            flags["dsn"] = kwargs.pop("target_dsn") or flags["dsn"] or env_value("TARGET_DSN")
+            flags["dsn"] = _restore_target(kwargs.pop("target_dsn"), flags["dsn"])
         kwargs["settings"] = settings_from_flags(flags, optional=optional)
         return fn(*args, **kwargs)
 
     for opt in reversed(opts):
         wrapper = opt(wrapper)
     return wrapper
+
+
+def _is_postgres_dsn(dsn: str) -> bool:
+    return dsn.split("://", 1)[0].split("+", 1)[0].lower() in ("postgresql", "postgres")
+
+
+def _restore_target(target_dsn: str | None, dsn: str | None) -> str | None:
+    """restore's MySQL target. HARBOR_MIGRATE_TARGET_DSN also names the 1.6.0 PostgreSQL target;
+    the scheme tells whose it is, and restore refuses a postgresql:// one rather than fall back
+    to the connection options (which usually name the source)."""
+    if target_dsn and _is_postgres_dsn(target_dsn):
+        raise UsageError("restore writes into MySQL: --target-dsn postgresql://… is the Harbor 1.6.0 target "
+                         "(upgrade --to 1.6.0), not a database to restore into")
+    env = None if target_dsn or dsn else env_value("TARGET_DSN")
+    if env and _is_postgres_dsn(env):
+        raise UsageError("restore writes into MySQL, and HARBOR_MIGRATE_TARGET_DSN holds a postgresql:// DSN (the "
+                         "1.6.0 target): name restore's target with --target-dsn mysql://… or --dsn, or unset it")
+    return target_dsn or dsn or env
 
 
 def settings_from_flags(flags: dict[str, Any], optional: bool = False) -> ConnectionSettings | None:
