@@ -61,7 +61,11 @@ def _ids(ids: list) -> str:
 # -- the PostgreSQL target ---------------------------------------------------------------------
 @move_check("target_version")
 def check_target_version(ctx: MoveContext) -> Check:
-    num, version = ctx.pg.server_version_num, ctx.pg.server_version
+    return judge_version(ctx.pg.server_version_num, ctx.pg.server_version)
+
+
+def judge_version(num: int, version: str) -> Check:
+    """The verdict on a server reporting ``num`` (libpq's number, 90600 for 9.6) and ``version``."""
     if num < MIN_PG_VERSION[0]:
         return fail(f"PostgreSQL {version} is older than {MIN_PG_VERSION[1]}, the oldest Harbor 1.6.0 runs on: "
                     "use a newer server", version=version)
@@ -95,8 +99,9 @@ def check_target_empty(ctx: MoveContext) -> Check:
 
 @move_check("target_encoding")
 def check_target_encoding(ctx: MoveContext) -> Check:
-    enc = str(ctx.pg.scalar("SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = "
-                            "current_database()"))
+    enc = ctx.pg.scalar("SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()")
+    # A SQL_ASCII database hands text out as bytes (the driver cannot know their encoding).
+    enc = enc.decode("ascii", "replace") if isinstance(enc, bytes) else str(enc)
     if enc != "UTF8":
         return fail(f"the database's encoding is {enc}: Harbor's names are Unicode — create it with ENCODING 'UTF8' "
                     "(CREATE DATABASE … ENCODING 'UTF8' TEMPLATE template0)", encoding=enc)
