@@ -37,29 +37,29 @@ def demo(log_rows, timestamps, keep, target) -> None:
         raise UsageError(f"--to {target}: the demo goes to {api.HEAD_RELEASE} or {api.PG_TARGET.id}")
     t0 = time.monotonic()
     with api.demo_server(log_rows=log_rows, timestamps=timestamps, keep=keep, progress=err) as demo_db:
-        settings = demo_db.settings
-        click.echo("== status before ==")
-        click.echo(status_text(api.status(settings)))
-        outcome = api.demo_upgrade(demo_db, progress=err)
-        click.echo("== upgrade ==")
-        assert outcome.result is not None
-        for step in outcome.result.steps:
-            click.echo(f"{step.revision}: {step.seconds:.2f}s")
-        click.echo(f"total: {outcome.result.seconds:.2f}s")
+        outcome = _status_and_upgrade(demo_db)
         click.echo("== status after ==")
-        click.echo(status_text(api.status(settings)))
-        report = api.verify(settings, only=("schema", "data"), snapshot=outcome.snapshot)
-        click.echo("== verify (schema against a fresh Harbor 1.5.2, data against the snapshot) ==")
-        for checks in report.sections.values():
-            for c in checks:
-                click.echo(c.line())
-                for d in c.details[:10]:
-                    click.echo(f"       {d}")
+        click.echo(status_text(api.status(demo_db.settings)))
+        report = api.verify(demo_db.settings, only=("schema", "data"), snapshot=outcome.snapshot)
+        _echo_checks("== verify (schema against a fresh Harbor 1.5.2, data against the snapshot) ==", report)
         click.echo(f"demo finished in {time.monotonic() - t0:.1f}s")
         if not report.ok:
             raise VerifyFailed("the upgraded database is not consistent (see above)")
         if keep:
             click.echo(f"server kept: {demo_db.kept_hint}")
+
+
+def _status_and_upgrade(demo_db):
+    """The part both demos share: the status before, then the upgrade (snapshot first) to 1.5.2."""
+    click.echo("== status before ==")
+    click.echo(status_text(api.status(demo_db.settings)))
+    outcome = api.demo_upgrade(demo_db, progress=err)
+    click.echo("== upgrade ==")
+    assert outcome.result is not None
+    for step in outcome.result.steps:
+        click.echo(f"{step.revision}: {step.seconds:.2f}s")
+    click.echo(f"total: {outcome.result.seconds:.2f}s")
+    return outcome
 
 
 def _echo_checks(title: str, report) -> None:
@@ -78,14 +78,7 @@ def _demo_to_postgres(log_rows, timestamps, keep) -> None:
     with api.demo_server(log_rows=log_rows, timestamps=timestamps, keep=keep, progress=err) as demo_db, \
             api.throwaway_target(keep=keep, progress=lambda line: err(f"demo: {line}")) as target:
         settings = demo_db.settings
-        click.echo("== status before ==")
-        click.echo(status_text(api.status(settings)))
-        outcome = api.demo_upgrade(demo_db, progress=err)
-        click.echo("== upgrade ==")
-        assert outcome.result is not None
-        for step in outcome.result.steps:
-            click.echo(f"{step.revision}: {step.seconds:.2f}s")
-        click.echo(f"total: {outcome.result.seconds:.2f}s")
+        outcome = _status_and_upgrade(demo_db)
         moved = api.demo_move(demo_db, target.settings, progress=err)
         click.echo(f"== move to PostgreSQL (Harbor {api.PG_TARGET.id}) ==")
         for table, rows in moved.move.rows.items():
