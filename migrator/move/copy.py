@@ -55,7 +55,7 @@ class MoveResult:
     resumed: bool                              # the target held a move to resume
     next_ids: dict[str, int]                   # sequence -> the id it hands out next
     seconds: float
-    table_seconds: dict[str, float] = dataclasses.field(default_factory=dict)   # table -> seconds of its copy (tables this run copied)
+    table_seconds: dict[str, float] = dataclasses.field(default_factory=dict)  # tables this run copied
 
 
 def move_database(source: ConnectionSettings, target: PgSettings, progress: Progress = lambda _: None, *,
@@ -126,8 +126,8 @@ def prepare_target(pg: PgDatabase, force: bool) -> tuple[dict[str, int], bool]:
             shown = ", ".join(occupied[:5]) + (f" and {len(occupied) - 5} more" if len(occupied) > 5 else "")
             raise TargetNotEmpty(
                 f"the target {pg.settings.describe()} is not empty ({shown}): move into an empty database"
-                + ("" if force else ", or pass --force to drop Harbor's 1.6.0 tables there first")
-                + ("; --force drops only Harbor's own tables, these are not" if force else ""))
+                + ("" if force else ", or pass --force-target to drop Harbor's 1.6.0 tables there first")
+                + ("; --force-target drops only Harbor's own tables, these are not" if force else ""))
         pg.execute(STATE_DDL)
         for statement in phase_tables():
             pg.execute(statement)

@@ -116,6 +116,11 @@ class SnapshotReader:
 
     def _abandon(self) -> None:
         if self.db is not None:
+            # The streaming result still open would, when collected, try to read the rest of
+            # the table from the closed connection (an error raised in a finaliser): mark it done.
+            result = getattr(self.db.conn, "_result", None)
+            if result is not None:
+                result.unbuffered_active = False
             with contextlib.suppress(Exception):
                 self.db.conn.close()
             self.db = None
