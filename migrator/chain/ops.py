@@ -16,6 +16,7 @@ from typing import Callable, Iterable
 
 from ..mysql.connection import Database, ServerInfo, quote_ident as q
 from ..errors import MigratorError
+from . import revisions as chain
 from ..schema.diff import TableChange, converge_table
 from ..schema.model import Schema, Table, render_create
 from ..schema.introspect import introspect
@@ -238,7 +239,10 @@ class DropTable(Op):
 
 
 class Stamp(Op):
-    """Record the revision in alembic_version (exactly one row, as Harbor reads the first)."""
+    """Record the revision in alembic_version, as alembic's runtime does after the revision's
+    operations: the row of the revision before is updated (the first revision after the base,
+    0.1.1, inserts the row). The runtime stamps; the loop does not run this operation, so it is
+    here to show the exact statement in ``plan`` and its ``--sql`` script, and to probe."""
 
     kind = "stamp"
 
@@ -246,7 +250,6 @@ class Stamp(Op):
         self.revision = revision
         self.name = f"alembic_version: stamp {revision}"
         self.tables = ("alembic_version",)
-        self.transactional = True
 
     def pending(self, ctx: StepContext) -> bool:
         assert ctx.db is not None
@@ -256,8 +259,10 @@ class Stamp(Op):
         return [r[0] for r in rows] != [self.revision]
 
     def sql(self, ctx: StepContext) -> list[str]:
-        return ["DELETE FROM alembic_version",
-                f"INSERT INTO alembic_version (version_num) VALUES ('{self.revision}')"]
+        before = chain.ORDER[chain.index(self.revision) - 1]
+        if before == chain.BASE:
+            return [f"INSERT INTO alembic_version (version_num) VALUES ('{self.revision}')"]
+        return [f"UPDATE alembic_version SET version_num = '{self.revision}' WHERE version_num = '{before}'"]
 
 
 class RebuildAccessLog(Op):

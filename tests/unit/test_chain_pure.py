@@ -170,14 +170,15 @@ def test_converge_of_an_existing_table_alters_it_from_the_live_definition():
     assert op.rewrites(ctx)      # NULL -> NOT NULL and a wider type: a table copy on old servers
 
 
-def test_stamp_replaces_the_one_row_in_a_transaction():
+def test_stamp_renders_what_alembic_runs():
+    """Alembic's runtime stamps: the row of the revision before is updated; the first revision
+    after the base (no row yet) inserts it."""
     ctx = ctx_for(MARIADB, {}, {})
     op = Stamp("1.5.0")
     assert (op.name, op.kind, op.tables) == ("alembic_version: stamp 1.5.0", "stamp", ("alembic_version",))
-    assert op.sql(ctx) == ["DELETE FROM alembic_version",
-                           "INSERT INTO alembic_version (version_num) VALUES ('1.5.0')"]
-    assert op.script(ctx) == ["START TRANSACTION", "DELETE FROM alembic_version",
-                              "INSERT INTO alembic_version (version_num) VALUES ('1.5.0')", "COMMIT"]
+    assert op.sql(ctx) == op.script(ctx) == [
+        "UPDATE alembic_version SET version_num = '1.5.0' WHERE version_num = '1.4.0'"]
+    assert Stamp("0.1.1").script(ctx) == ["INSERT INTO alembic_version (version_num) VALUES ('0.1.1')"]
 
 
 def test_data_move_script_resets_counters_and_wraps_the_move():
