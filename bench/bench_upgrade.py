@@ -43,6 +43,7 @@ if __package__ in (None, ""):
 from bench.common import (DEFAULT_BUFFER_POOL, bench_server, clone_database, drop_database, machine,  # noqa: E402
                           median, peak_rss_mb, server_facts, settle, terminate_on_sigterm, warm)
 from bench.generate import generate  # noqa: E402
+from bench.harbor_chain import HARBOR_120_ACCESS_LOG  # noqa: E402
 from migrator import api  # noqa: E402
 from migrator.mysql.connection import connect, quote_ident as q  # noqa: E402
 from migrator.chain.executor import UpgradeOptions  # noqa: E402
@@ -53,14 +54,7 @@ FLOOR_TABLES = ("access_log", "user", "project", "project_member", "repository",
                 "replication_target", "replication_job", "properties")
 
 # Harbor's 1.2.0 on access_log (harbor-facts §2.5), the per-user UPDATEs as one join UPDATE.
-HARBOR_120 = (
-    ("drop FK access_log_ibfk_1", "ALTER TABLE access_log DROP FOREIGN KEY access_log_ibfk_1"),
-    ("drop FK access_log_ibfk_2", "ALTER TABLE access_log DROP FOREIGN KEY access_log_ibfk_2"),
-    ("add username last", "ALTER TABLE access_log ADD COLUMN username VARCHAR(255) NOT NULL"),
-    ("UPDATE username = ''", "UPDATE access_log SET username = ''"),
-    ("join UPDATE username", "UPDATE access_log a JOIN user u ON a.user_id = u.user_id SET a.username = u.username"),
-    ("drop user_id", "ALTER TABLE access_log DROP COLUMN user_id"),
-)
+HARBOR_120 = HARBOR_120_ACCESS_LOG
 MODES = {"default": None, "copy": "COPY"}
 
 # Other shapes of the access_log rewrite, timed on the same copies (--shapes): what the
