@@ -24,12 +24,12 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 
 from ..common.files import write_private
-from ..errors import MigratorError, ServerUnavailable
+from ..errors import ServerUnavailable
 from ..postgres.connection import (PgSettings, connect_pg, quote_ident, quote_literal)
 from .local_server import free_port
+from .throwaway import ThrowawayServer
 
 RUN_AS = "harbor-migrate-pg"
 SUPERUSER = "postgres"
@@ -62,12 +62,18 @@ def _ensure_system_user(name: str) -> pwd.struct_passwd:
     return pwd.getpwnam(name)
 
 
-class LocalPostgres:
+class LocalPostgres(ThrowawayServer):
     """One ``postgres`` process on a private data directory.
 
     ``options`` are extra server settings (``-c name=value``); ``timezone`` the
     server's ``TimeZone`` (tests that prove no time-zone shift start one far from UTC).
     """
+
+    _what = "the local PostgreSQL"
+    _log_markers = ("FATAL", "ERROR")
+    # fast shutdown: clients disconnected, a clean checkpoint
+    _stop_signal = signal.SIGINT
+    _ping_interval = 0.05
 
     def __init__(self, options: dict[str, str] | None = None, timezone: str = "UTC",
                  base_dir: str | None = None, keep: bool = False):
@@ -134,36 +140,8 @@ class LocalPostgres:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=self.dir,
                                          start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                self.proc = None
-                raise ServerUnavailable(f"the local PostgreSQL exited at start; see {self.log}: {self._log_tail()}")
-            try:
-                connect_pg(self.superuser_settings(connect_timeout=2)).close()
-                return self
-            except MigratorError:
-                time.sleep(0.05)
-        self.stop()
-        raise ServerUnavailable(f"the local PostgreSQL did not accept connections within {timeout:.0f}s")
-
-    def _log_tail(self) -> str:
-        with contextlib.suppress(OSError):
-            lines = self.log.read_text(errors="replace").strip().splitlines()
-            errors = [ln for ln in lines if "FATAL" in ln or "ERROR" in ln]
-            return (errors or lines or ["(empty log)"])[-1]
-        return "(no log)"
-
-    def stop(self) -> None:
-        """Fast shutdown (SIGINT: clients disconnected, clean checkpoint), by the pid we started."""
-        if self.proc and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGINT)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
+        self._wait_ready(timeout, lambda: connect_pg(self.superuser_settings(connect_timeout=2)).close())
+        return self
 
     def kill9(self) -> None:
         """Crash the server as a power cut would (for fault-injection tests); ``start()`` brings it
@@ -176,21 +154,6 @@ class LocalPostgres:
                 os.killpg(self.proc.pid, signal.SIGKILL)   # its own session (start_new_session)
             self.proc.wait()
         self.proc = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def destroy(self) -> None:
-        self.stop()
-        if not self.keep:
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self) -> "LocalPostgres":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.destroy()
 
     # -- access --------------------------------------------------------------------
     def superuser_settings(self, database: str = "postgres", connect_timeout: int = 10) -> PgSettings:

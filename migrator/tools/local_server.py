@@ -6,7 +6,6 @@ fixtures, so all of them start servers the same way. The server listens on
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import pathlib
 import shutil
@@ -14,12 +13,12 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 from typing import Any, Iterable
 
-from ..errors import MigratorError, ServerUnavailable
+from ..errors import ServerUnavailable
 from ..mysql.connection import Database, connect_server
 from ..settings import ConnectionSettings
+from .throwaway import ThrowawayServer
 
 _SEARCH_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin", "/usr/libexec")
 
@@ -42,7 +41,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class LocalServer:
+class LocalServer(ThrowawayServer):
     """One mariadbd (or mysqld) process on a private data directory.
 
     ``options`` are extra server options, e.g. ``{"explicit-defaults-for-timestamp": "OFF"}``.
@@ -61,6 +60,7 @@ class LocalServer:
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="harbor-migrate-db-", dir=base_dir))
         self.datadir = self.dir / "data"
         self.socket = str(self.dir / "mysqld.sock")
+        self.log = self.dir / "error.log"
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
         self._installed = False
@@ -86,39 +86,13 @@ class LocalServer:
         cmd = [self.server_bin, "--no-defaults", *self._user_args(), f"--datadir={self.datadir}",
                f"--socket={self.socket}", f"--port={self.port}", "--bind-address=127.0.0.1",
                "--skip-log-bin", "--skip-name-resolve", f"--pid-file={self.dir / 'mysqld.pid'}",
-               f"--log-error={self.dir / 'error.log'}", "--innodb-flush-log-at-trx-commit=2",
+               f"--log-error={self.log}", "--innodb-flush-log-at-trx-commit=2",
                "--innodb-buffer-pool-size=256M", "--max-connections=200"]
         cmd += [f"--{k}={v}" for k, v in self.options.items()]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise ServerUnavailable(f"the local server exited at start; see {self.dir / 'error.log'}: {self._log_tail()}")
-            try:
-                connect_server(self._root(), connect_timeout=2).close()
-                return self
-            except MigratorError:
-                time.sleep(0.1)
-        self.stop()
-        raise ServerUnavailable(f"the local server did not accept connections within {timeout:.0f}s")
-
-    def _log_tail(self) -> str:
-        with contextlib.suppress(OSError):
-            lines = (self.dir / "error.log").read_text(errors="replace").strip().splitlines()
-            errors = [ln for ln in lines if "ERROR" in ln]
-            return (errors or lines or ["(empty log)"])[-1]
-        return "(no log)"
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
+        self._wait_ready(timeout, lambda: connect_server(self._root(), connect_timeout=2).close())
+        return self
 
     def kill9(self) -> None:
         """Crash the server as a power cut would (for fault-injection tests)."""
@@ -134,21 +108,6 @@ class LocalServer:
         self.proc = None
         self.start()
         return True
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def destroy(self) -> None:
-        self.stop()
-        if not self.keep:
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self) -> "LocalServer":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.destroy()
 
     # -- access --------------------------------------------------------------------
     def _root(self) -> ConnectionSettings:
