@@ -184,14 +184,8 @@ def _convert_key(slot: T.Slot, doc: CfgDocument, values: dict[str, str], report:
         _db_password(old or "", db, include_db_password, values, report)
     elif key == "secretkey_path":
         _secretkey_path(secretkey_dir, values, report)
-    elif old is not None:
-        values[key] = old
-        report.add(key, "kept", old, old)
-    elif slot.commented:
-        pass  # optional and not set: stays unset
     else:
-        values[key] = slot.default
-        report.add(key, "added", None, slot.default, f"new in {slot.since}, 1.5.2 default")
+        _keep_or_default(slot, old, values, report, "1.5.2")
 
 
 def _convert_key_160(slot: T.Slot, doc: CfgDocument, values: dict[str, str], report: ConvertReport,
@@ -218,14 +212,22 @@ def _convert_key_160(slot: T.Slot, doc: CfgDocument, values: dict[str, str], rep
         C6.redis_key(slot, old, doc.get("redis_url"), values, report)
     elif key == "secretkey_path" and (source_release == "0.5.0" or secretkey_dir):
         _secretkey_path(secretkey_dir, values, report)
-    elif old is not None:
+    else:
+        _keep_or_default(slot, old, values, report, "1.6.0")
+
+
+def _keep_or_default(slot: T.Slot, old: str | None, values: dict[str, str], report: ConvertReport,
+                     release: str) -> None:
+    """A key no rule converts: the old value kept, else ``release``'s default added (an optional one
+    not set stays unset)."""
+    key = slot.key
+    assert key
+    if old is not None:
         values[key] = old
         report.add(key, "kept", old, old)
-    elif slot.commented:
-        pass  # optional and not set: stays unset
-    else:
+    elif not slot.commented:
         values[key] = slot.default
-        report.add(key, "added", None, slot.default, f"new in {slot.since}, 1.6.0 default")
+        report.add(key, "added", None, slot.default, f"new in {slot.since}, {release} default")
 
 
 def _db_key(slot: T.Slot, db: ConnectionSettings | None, values: dict[str, str], report: ConvertReport) -> None:
