@@ -70,24 +70,9 @@ class SnapshotReader:
         """Every row of ``table`` (``columns`` in that order), in lists of at most ``batch_rows``."""
         sql = (f"SELECT {', '.join(quote_ident(c) for c in columns)} FROM {quote_ident(table)}"
                + (f" ORDER BY {quote_ident(order_by)}" if order_by else ""))
-        db = self._db
-        cur = db.conn.cursor(pymysql.cursors.SSCursor)
-        try:
-            cur.execute(sql)
-            while True:
-                rows = cur.fetchmany(batch_rows)
-                if not rows:
-                    break
+        with contextlib.closing(self._stream(sql, batch_rows)) as stream:
+            for rows in stream:
                 yield list(rows)
-            cur.close()
-        except pymysql.err.MySQLError as exc:
-            self._abandon()
-            raise translate_error(exc, self.settings) from exc
-        except BaseException:
-            # Abandoned mid-table (the consumer failed or was interrupted): closing the
-            # cursor would first read the rest of the table; drop the connection instead.
-            self._abandon()
-            raise
 
     def chunks(self, table: str, expression: str, order_by: str | None = None,
                batch_rows: int = 5000) -> Iterator[tuple[int, bytes]]:
@@ -96,21 +81,29 @@ class SnapshotReader:
         nothing decoded. Same snapshot, same streaming and abandonment as ``batches``."""
         sql = (f"SELECT {expression} FROM {quote_ident(table)}"
                + (f" ORDER BY {quote_ident(order_by)}" if order_by else ""))
-        db = self._db
-        cur = db.conn.cursor(pymysql.cursors.SSCursor)
         join = b"\n".join
+        with contextlib.closing(self._stream(sql, batch_rows)) as stream:
+            for rows in stream:
+                yield len(rows), join([r[0] for r in rows]) + b"\n"
+
+    def _stream(self, sql: str, batch_rows: int) -> Iterator[tuple]:
+        """The rows of ``sql`` from an unbuffered cursor, ``batch_rows`` at a time; the callers
+        close it (contextlib.closing) so their own abandonment reaches it at once."""
+        cur = self._db.conn.cursor(pymysql.cursors.SSCursor)
         try:
             cur.execute(sql)
             while True:
                 rows = cur.fetchmany(batch_rows)
                 if not rows:
                     break
-                yield len(rows), join([r[0] for r in rows]) + b"\n"
+                yield rows
             cur.close()
         except pymysql.err.MySQLError as exc:
             self._abandon()
             raise translate_error(exc, self.settings) from exc
         except BaseException:
+            # Abandoned mid-table (the consumer failed or was interrupted): closing the
+            # cursor would first read the rest of the table; drop the connection instead.
             self._abandon()
             raise
 
