@@ -14,7 +14,7 @@ import click
 
 from .. import api
 from ..errors import UsageError, VerifyFailed
-from .render import err, status_text
+from .render import echo_checks, err, status_text
 
 
 @click.command("demo")
@@ -65,10 +65,7 @@ def _status_and_upgrade(demo_db):
 def _echo_checks(title: str, report) -> None:
     click.echo(title)
     for checks in report.sections.values():
-        for c in checks:
-            click.echo(c.line())
-            for d in c.details[:10]:
-                click.echo(f"       {d}")
+        echo_checks(checks, indent="")
 
 
 def _demo_to_postgres(log_rows, timestamps, keep) -> None:

@@ -7,7 +7,7 @@ from .. import api
 from ..errors import UsageError
 from . import postgres_target
 from .options import connection_options, json_option
-from .render import emit_json, err
+from .render import echo_checks, emit_json, err
 
 
 def _duration(seconds: float) -> str:
@@ -68,10 +68,7 @@ def plan(settings, target, from_revision, as_sql, snapshot_dir, no_snapshot, har
     else:
         click.echo(f"{report.database}: {report.server}, revision {report.start} -> {report.target}")
         click.echo("\npre-flight:")
-        for c in report.checks:
-            click.echo("  " + c.line())
-            for d in c.details[:10]:
-                click.echo(f"         {d}")
+        echo_checks(report.checks)
         for s in report.steps:
             click.echo(f"\nstep {s.revision}: {s.summary} (about {_duration(s.seconds)})")
             for o in s.ops:

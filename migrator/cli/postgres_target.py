@@ -12,7 +12,7 @@ import click
 
 from .. import api
 from ..errors import Aborted
-from .render import emit_json, err, is_tty
+from .render import echo_checks, emit_json, err, is_tty
 
 
 def target_options(fn: Callable) -> Callable:
@@ -83,13 +83,9 @@ def plan(settings, pg_target, *, as_json: bool, force_target: bool = False, **ch
         click.echo(f"{chain.database}: {chain.server}, revision {chain.start} -> {chain.target}, then moved into "
                    f"{report.target.database} ({report.target.server}) as Harbor {api.PG_TARGET.id}")
         click.echo("\npre-flight (MySQL):")
-        for c in chain.checks:
-            click.echo("  " + c.line())
+        echo_checks(chain.checks, details=0)
         click.echo("\npre-flight (the move):")
-        for c in report.checks:
-            click.echo("  " + c.line())
-            for d in c.details[:10]:
-                click.echo(f"         {d}")
+        echo_checks(report.checks)
         for s in chain.steps:
             click.echo(f"\nstep {s.revision}: {s.summary} (about {_duration(s.seconds)})")
             for o in s.ops:

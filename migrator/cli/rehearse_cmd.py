@@ -5,7 +5,7 @@ import click
 
 from .. import api
 from .options import connection_options, json_option
-from .render import emit_json, err
+from .render import echo_step_timings, emit_json, err
 
 
 @click.command("rehearse")
@@ -42,9 +42,7 @@ def rehearse(settings, snapshot, snapshot_dir, backend, image, pull, keep, targe
     click.echo(f"restore: {report.restore_seconds:.2f}s")
     plan = report.plan
     click.echo(f"plan estimate: {plan.seconds:.2f}s ({plan.rates_source})")
-    for step in report.upgrade.result.steps:
-        est = next((s.seconds for s in plan.steps if s.revision == step.revision), 0.0)
-        click.echo(f"  step {step.revision}: {step.seconds:.2f}s (estimated {est:.2f}s)")
+    echo_step_timings(report.upgrade.result.steps, plan.steps)
     click.echo(f"upgrade: {report.upgrade.result.seconds:.2f}s; verify: "
                f"{'consistent' if report.verify.ok else 'NOT consistent'}")
     click.echo(f"expected production downtime: {report.downtime_seconds:.1f}s "
@@ -64,9 +62,7 @@ def _rehearse_to_postgres(settings, snapshot, snapshot_dir, backend, image, pull
     plan = report.plan
     click.echo(f"plan estimate: {plan.seconds:.2f}s ({plan.chain.rates_source})")
     chain = report.upgrade.mysql.result
-    for step in chain.steps if chain else []:
-        est = next((s.seconds for s in plan.chain.steps if s.revision == step.revision), 0.0)
-        click.echo(f"  step {step.revision}: {step.seconds:.2f}s (estimated {est:.2f}s)")
+    echo_step_timings(chain.steps if chain else [], plan.chain.steps)
     click.echo(f"upgrade: {report.chain_seconds:.2f}s; verify: {report.verify.verdict}")
     move = report.upgrade.move
     click.echo(f"move to PostgreSQL: {move.seconds:.2f}s (estimated {plan.move_seconds:.2f}s)")

@@ -17,6 +17,21 @@ def err(message: str) -> None:
     click.echo(message, err=True)
 
 
+def echo_checks(checks, indent: str = "  ", details: int = 10) -> None:
+    """Each check's line, and under it the first ``details`` of its details."""
+    for c in checks:
+        click.echo(indent + c.line())
+        for d in c.details[:details]:
+            click.echo(f"{indent}       {d}")
+
+
+def echo_step_timings(done_steps, planned_steps) -> None:
+    """Each step's measured seconds beside the plan's estimate for its revision."""
+    for step in done_steps:
+        est = next((s.seconds for s in planned_steps if s.revision == step.revision), 0.0)
+        click.echo(f"  step {step.revision}: {step.seconds:.2f}s (estimated {est:.2f}s)")
+
+
 def status_text(st) -> str:
     lines = [
         f"database:  {st.database}",
