@@ -85,7 +85,7 @@ def build(settings: ConnectionSettings, plan: Any, snapshot_dir: str, cfg: str |
         "estimate": {"upgrade_seconds": round(plan.seconds, 2), "snapshot_seconds": round(plan.snapshot_seconds, 2),
                      "downtime_seconds": round(plan.downtime_seconds, 2), "rates": plan.rates_source},
         "snapshot_dir": snapshot_dir,
-        "phases": {k: [{"do": what, "run": cmd, "go_no_go": go} for what, cmd, go in v] for k, v in phases.items()},
+        "phases": phases_json(phases),
     }
 
 
@@ -97,20 +97,29 @@ def markdown(book: dict[str, Any]) -> str:
              f"upgrade {est['upgrade_seconds']:.1f} s; estimates from {est['rates']}).", "",
              "Set the connection once per shell:", "", "```sh", *book["environment"], "```", "",
              "## Pre-flight (now)", ""]
-    for c in book["checks"]:
-        lines.append(f"- `{c['status']}` **{c['name']}**: {c['message']}")
-    lines += ["", "## Steps the upgrade will run", "", "| step | operation | rows | rewrites | estimate |",
-              "| --- | --- | --- | --- | --- |"]
-    for s in book["steps"]:
-        for o in s["operations"]:
-            lines.append(f"| {s['revision']} | {o['name']} | {o['rows']} | {'yes' if o['rewrites'] else 'no'} | "
-                         f"{o['estimated_seconds']:.2f} s ({o['source']}) |")
+    lines += check_and_step_lines(book["checks"], book["steps"])
     lines += phase_lines(book["phases"])
     return "\n".join(lines).rstrip() + "\n"
 
 
 TITLES = {"before": "Before the window", "during": "During the window", "after": "After the window",
           "rollback": "Rollback (any time after the snapshot)"}
+
+
+def check_and_step_lines(checks: list[dict[str, Any]], steps: list[dict[str, Any]]) -> list[str]:
+    """The pre-flight list, then the table of the steps the upgrade will run (both runbooks)."""
+    lines = [f"- `{c['status']}` **{c['name']}**: {c['message']}" for c in checks]
+    lines += ["", "## Steps the upgrade will run", "", "| step | operation | rows | rewrites | estimate |",
+              "| --- | --- | --- | --- | --- |"]
+    for s in steps:
+        for o in s["operations"]:
+            lines.append(f"| {s['revision']} | {o['name']} | {o['rows']} | {'yes' if o['rewrites'] else 'no'} | "
+                         f"{o['estimated_seconds']:.2f} s ({o['source']}) |")
+    return lines
+
+
+def phases_json(phases: dict[str, list[tuple[str, str, str]]]) -> dict[str, list[dict[str, str]]]:
+    return {k: [{"do": what, "run": cmd, "go_no_go": go} for what, cmd, go in v] for k, v in phases.items()}
 
 
 def phase_lines(phases: dict[str, list[dict[str, str]]], titles: dict[str, str] = TITLES) -> list[str]:

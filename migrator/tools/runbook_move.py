@@ -13,7 +13,7 @@ from typing import Any
 
 from ..postgres.connection import PgSettings
 from ..settings import ConnectionSettings
-from .runbook import phase_lines
+from .runbook import check_and_step_lines, phase_lines, phases_json
 
 TITLES = {"before": "Before the window", "during": "During the window", "after": "After the window",
           "rollback": "Rollback (any time: the move never writes the MySQL database)"}
@@ -117,7 +117,7 @@ def build_move(settings: ConnectionSettings, target: PgSettings, plan: Any, snap
                      "move_seconds": round(plan.move_seconds, 2), "downtime_seconds": round(plan.seconds, 2),
                      "rates": chain.rates_source},
         "snapshot_dir": snapshot_dir,
-        "phases": {k: [{"do": what, "run": cmd, "go_no_go": go} for what, cmd, go in v] for k, v in phases.items()},
+        "phases": phases_json(phases),
     }
 
 
@@ -131,14 +131,7 @@ def markdown_move(book: dict[str, Any]) -> str:
              f"upgrade {est['upgrade_seconds']:.1f} s + move {est['move_seconds']:.1f} s; estimates from "
              f"{est['rates']}).", "", "Set the connections once per shell:", "", "```sh", *book["environment"],
              "```", "", "## Pre-flight (now)", ""]
-    for c in book["checks"] + book["move_checks"]:
-        lines.append(f"- `{c['status']}` **{c['name']}**: {c['message']}")
-    lines += ["", "## Steps the upgrade will run", "", "| step | operation | rows | rewrites | estimate |",
-              "| --- | --- | --- | --- | --- |"]
-    for s in book["steps"]:
-        for o in s["operations"]:
-            lines.append(f"| {s['revision']} | {o['name']} | {o['rows']} | {'yes' if o['rewrites'] else 'no'} | "
-                         f"{o['estimated_seconds']:.2f} s ({o['source']}) |")
+    lines += check_and_step_lines(book["checks"] + book["move_checks"], book["steps"])
     lines += ["", f"## The move into PostgreSQL (about {est['move_seconds']:.1f} s)", "",
               "| table | from | rows |", "| --- | --- | --- |"]
     lines += [f"| {m['table']} | {m['source']} | {m['rows']} |" for m in book["move"]]
