@@ -13,24 +13,13 @@ import os
 import pytest
 
 from migrator import api
-from migrator.chain.executor import UpgradeOptions
 from migrator.errors import ExitCode
 from migrator.mysql.connection import connect
-from migrator.snapshot.take import take_snapshot
 from migrator.verdicts import Verdict
 from migrator.verify.harbor_writes import ADMINSERVER_KEYS, ENCRYPTED_KEYS, REWRITTEN_AT_START
 from tests.helpers import run_cli
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def upgraded(dbs_off, tmp_path):
-    settings = dbs_off.seeded()
-    with connect(settings) as db:
-        manifest = take_snapshot(db, tmp_path)
-    api.upgrade(settings, UpgradeOptions())
-    return dbs_off, settings, manifest
 
 
 def _encrypted(plain: str) -> str:

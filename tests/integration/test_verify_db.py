@@ -19,15 +19,6 @@ from tests.helpers import run_cli
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def upgraded(dbs_off, tmp_path):
-    settings = dbs_off.seeded()
-    with connect(settings) as db:
-        manifest = take_snapshot(db, tmp_path)
-    api.upgrade(settings, UpgradeOptions())
-    return dbs_off, settings, manifest
-
-
 def _dsn(server, db):
     return f"mysql://root@localhost/{db}?unix_socket={server.socket}"
 
