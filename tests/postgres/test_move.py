@@ -15,14 +15,13 @@ import os
 
 import pytest
 
-from migrator import api
-from migrator.chain.executor import UpgradeOptions
 from migrator.errors import ExitCode, TargetNotEmpty, UnknownVersion
 from migrator.move import conversions as conv
 from migrator.move.copy import STATE_TABLE, move_database
 from migrator.mysql.connection import connect
 from migrator.postgres.compare import compare_schemas
 from migrator.postgres.introspect import read_schema
+from tests.helpers import seeded_head
 from tests.postgres.test_move_schema import fresh_160_schema
 
 EXTRA_ROWS = [
@@ -57,13 +56,7 @@ EXTRA_ROWS = [
 def source(server_off):
     """A Harbor 1.5.0 database on MariaDB with every edge case; dropped after the module."""
     name = f"move_src_{os.getpid()}"
-    server_off.ensure_running()
-    server_off.create_database(name)
-    settings = server_off.settings(name)
-    from migrator.tools.seed import seed_050
-    with connect(settings) as db:
-        seed_050(db)
-    api.upgrade(settings, UpgradeOptions())
+    settings = seeded_head(server_off, name)
     with connect(settings) as db:
         db.execute("SET SESSION foreign_key_checks = 0")
         for sql in EXTRA_ROWS:

@@ -30,8 +30,6 @@ import time
 
 import pytest
 
-from migrator import api
-from migrator.chain.executor import UpgradeOptions
 from migrator.errors import MigratorError
 from migrator.move.copy import STATE_TABLE, move_database
 from migrator.move.target_schema import phase_after_load
@@ -40,7 +38,7 @@ from migrator.postgres.compare import compare_schemas
 from migrator.postgres.connection import PgDatabase, connect_pg
 from migrator.postgres.introspect import read_schema
 from migrator.tools.local_postgres import LocalPostgres, find_pg_bindir
-from migrator.tools.seed import seed_050
+from tests.helpers import seeded_head
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LOG_ROWS = 3000
@@ -52,12 +50,7 @@ FIRST_AFTER_LOAD = phase_after_load()[0]
 def source(server_off):
     """A Harbor 1.5.0 database (the seed plus LOG_ROWS access_log rows), never written by a move."""
     name = f"resume_move_{os.getpid()}"
-    server_off.ensure_running()
-    server_off.create_database(name)
-    settings = server_off.settings(name)
-    with connect(settings) as db:
-        seed_050(db, log_rows=LOG_ROWS)
-    api.upgrade(settings, UpgradeOptions())
+    settings = seeded_head(server_off, name, log_rows=LOG_ROWS)
     yield settings
     server_off.admin(f"DROP DATABASE IF EXISTS `{name}`")
 
