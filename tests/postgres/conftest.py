@@ -72,16 +72,18 @@ def pg_dbs(local_pg):
 @pytest.fixture(scope="session")
 def schema_160(reference) -> pathlib.Path:
     """Harbor 1.6.0's fresh schema (what its core creates), from the reference files."""
-    path = reference / "schema" / "registry-1.6.0.pgsql"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent: python3 -m tests.reference_files fetch")
-    return path
+    return _reference_schema(reference, "registry-1.6.0.pgsql")
 
 
 @pytest.fixture(scope="session")
 def schema_160_migrator(reference) -> pathlib.Path:
     """The tables Harbor 1.6.0's migrator creates before loading the MySQL dump."""
-    path = reference / "schema" / "registry-1.6.0-migrator-create-tables.pgsql"
+    return _reference_schema(reference, "registry-1.6.0-migrator-create-tables.pgsql")
+
+
+def _reference_schema(reference: pathlib.Path, name: str) -> pathlib.Path:
+    """A schema file from the reference files; the test skips (saying how to fetch them) without it."""
+    path = reference / "schema" / name
     if not path.is_file():
         pytest.skip(f"{path} is absent: python3 -m tests.reference_files fetch")
     return path
