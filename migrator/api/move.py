@@ -30,7 +30,9 @@ from ..verdicts import Check, Verdict
 from ..verify.moved_rows import verify_moved_rows
 from .upgrade import UpgradeOutcome, upgrade as upgrade_mysql
 from .plan import PlanReport, plan as plan_chain
-from .verify import VerifyReport
+from .verify import SECTIONS, VerifyReport, service_sections, skipped_sections
+from ..verify.adminserver import RELEASE_160
+from ..verify.harbor_rows import HarborRows
 
 Progress = Callable[[str], None]
 # Rows per second of the move when nothing better is known (a deliberately low guess: the
@@ -195,8 +197,15 @@ def upgrade_to_postgres(settings: ConnectionSettings, target: PgSettings, option
     return MoveOutcome(mysql, result, after)
 
 
-def verify_move(settings: ConnectionSettings, target: PgSettings) -> VerifyReport:
-    """Schema against our 1.6.0 declaration on the same server; every row against the MySQL source."""
+def verify_move(settings: ConnectionSettings, target: PgSettings, *, only: tuple[str, ...] = (),
+                report_skipped: bool = False, **services) -> VerifyReport:
+    """Schema against our 1.6.0 declaration on the same server; every row against the MySQL source;
+    the 1.6.0 services (``services``: api.verify's endpoint arguments) against the target's rows.
+    ``report_skipped``: a section whose endpoint is not given is listed as skipped (verify's report)."""
+    unknown = [s for s in only if s not in SECTIONS]
+    if unknown:
+        raise UsageError(f"unknown section(s) {', '.join(unknown)}: choose from {', '.join(SECTIONS)}")
+    wanted = only or SECTIONS
     with connect_pg(target) as pg:
         state = locate_target(pg, with_drift=False)
         sections: dict[str, list[Check]] = {}
@@ -204,10 +213,16 @@ def verify_move(settings: ConnectionSettings, target: PgSettings) -> VerifyRepor
             sections["schema"] = [Check("revision", Verdict.FAIL, f"{target.masked_dsn()} is not a Harbor "
                                         f"{PG_TARGET.id} database: {state.message}", [], {}, int(ExitCode.UNKNOWN_VERSION))]
             return VerifyReport(target.masked_dsn(), sections)
-        diffs = compare_schemas(expected_schema(pg), read_schema(pg))
-        sections["schema"] = [
-            Check("schema", Verdict.FAIL, f"{len(diffs)} difference(s) from a fresh {PG_TARGET.id}", diffs)
-            if diffs else Check("schema", Verdict.OK, f"identical to a fresh {PG_TARGET.id} (tables, columns in "
-                                "order, types, defaults, constraints, indexes, sequences, triggers)")]
-        sections["data"] = [verify_moved_rows(settings, pg)]
+        if "schema" in wanted:
+            diffs = compare_schemas(expected_schema(pg), read_schema(pg))
+            sections["schema"] = [
+                Check("schema", Verdict.FAIL, f"{len(diffs)} difference(s) from a fresh {PG_TARGET.id}", diffs)
+                if diffs else Check("schema", Verdict.OK, f"identical to a fresh {PG_TARGET.id} (tables, columns "
+                                    "in order, types, defaults, constraints, indexes, sequences, triggers)")]
+        if "data" in wanted:
+            sections["data"] = [verify_moved_rows(settings, pg)]
+        service_sections(sections, wanted, only, HarborRows.postgres_target(pg), target, release=RELEASE_160,
+                         **services)
+    if report_skipped:
+        skipped_sections(sections, wanted)
     return VerifyReport(target.masked_dsn(), sections)

@@ -14,7 +14,7 @@ from ..verdicts import Check, Verdict
 from ..archive.manifest import Manifest, snapshot_paths
 from ..verify.database import verify_data, verify_schema
 from ..chain.status import check_is_harbor
-from ..verify.adminserver import verify_adminserver
+from ..verify.adminserver import RELEASE_152, Release, verify_adminserver
 from ..verify.registry import verify_registry
 from ..verify.harbor_api import verify_harbor
 
@@ -89,6 +89,45 @@ def last_upgrade_snapshot(journal: Journal) -> str | None:
     return path
 
 
+def service_sections(sections: dict[str, list], wanted: tuple[str, ...], only: tuple[str, ...], rows, conn, *,
+                     adminserver: str | None = None, adminserver_secret: str | None = None,
+                     registry: str | None = None, registry_user: str | None = None,
+                     registry_password: str | None = None, harbor: str | None = None,
+                     harbor_user: str | None = None, harbor_password: str | None = None, timeout: float = 10.0,
+                     harbor_db_user: str | None = None, release: Release = RELEASE_152) -> None:
+    """The adminserver, registry and Harbor API sections, one Harbor release's: ``rows`` is where the
+    repository rows come from (the MySQL Database, or a HarborRows of the PostgreSQL target), ``conn``
+    the database the adminserver must name (ConnectionSettings, or the target's PgSettings)."""
+    if "adminserver" in wanted:
+        if adminserver:
+            harbor_conn = dataclasses.replace(conn, user=harbor_db_user) if harbor_db_user else conn
+            sections["adminserver"] = verify_adminserver(adminserver, adminserver_secret, harbor_conn,
+                                                         timeout=timeout, release=release)
+        elif only:
+            sections["adminserver"] = [Check("adminserver", Verdict.FAIL, "--adminserver URL is required",
+                                             exit_code=2)]
+    if "registry" in wanted:
+        if registry:
+            sections["registry"] = verify_registry(rows, registry, username=registry_user,
+                                                   password=registry_password, timeout=timeout)
+        elif only:
+            sections["registry"] = [Check("registry", Verdict.FAIL, "--registry URL is required", exit_code=2)]
+    if "harbor" in wanted:
+        if harbor:
+            sections["harbor"] = verify_harbor(rows, harbor, username=harbor_user or "admin",
+                                               password=harbor_password or "", timeout=timeout,
+                                               expected_version="v" + release.name.rsplit(".", 1)[0])
+        elif only:
+            sections["harbor"] = [Check("harbor", Verdict.FAIL, "--harbor URL is required", exit_code=2)]
+
+
+def skipped_sections(sections: dict[str, list], wanted: tuple[str, ...]) -> None:
+    skipped = [s for s in wanted if s not in sections]
+    if skipped:
+        sections["skipped"] = [Check(s, Verdict.SKIP, f"not checked: pass --{s} URL" if s != "data" else
+                                     "not checked") for s in skipped]
+
+
 def verify(settings: ConnectionSettings, *, only: tuple[str, ...] = (), snapshot: str | None = None,
            with_admiral: bool = False, adminserver: str | None = None, adminserver_secret: str | None = None,
            registry: str | None = None, registry_user: str | None = None, registry_password: str | None = None,
@@ -133,28 +172,9 @@ def verify(settings: ConnectionSettings, *, only: tuple[str, ...] = (), snapshot
             if not snapshot:
                 compared = ("schema and invariants only" if "schema" in wanted else "invariants only")
                 not_compared = f"{compared}: " + ("--no-snapshot" if no_snapshot else "no snapshot to compare data with")
-        if "adminserver" in wanted:
-            if adminserver:
-                harbor_conn = dataclasses.replace(settings, user=harbor_db_user) if harbor_db_user else settings
-                sections["adminserver"] = verify_adminserver(adminserver, adminserver_secret, harbor_conn,
-                                                             timeout=timeout)
-            elif only:
-                sections["adminserver"] = [Check("adminserver", Verdict.FAIL, "--adminserver URL is required",
-                                                 exit_code=2)]
-        if "registry" in wanted:
-            if registry:
-                sections["registry"] = verify_registry(db, registry, username=registry_user,
-                                                       password=registry_password, timeout=timeout)
-            elif only:
-                sections["registry"] = [Check("registry", Verdict.FAIL, "--registry URL is required", exit_code=2)]
-        if "harbor" in wanted:
-            if harbor:
-                sections["harbor"] = verify_harbor(db, harbor, username=harbor_user or "admin",
-                                                   password=harbor_password or "", timeout=timeout)
-            elif only:
-                sections["harbor"] = [Check("harbor", Verdict.FAIL, "--harbor URL is required", exit_code=2)]
-    skipped = [s for s in wanted if s not in sections]
-    if skipped:
-        sections["skipped"] = [Check(s, Verdict.SKIP, f"not checked: pass --{s} URL" if s != "data" else
-                                     "not checked") for s in skipped]
+        service_sections(sections, wanted, only, db, settings, adminserver=adminserver,
+                         adminserver_secret=adminserver_secret, registry=registry, registry_user=registry_user,
+                         registry_password=registry_password, harbor=harbor, harbor_user=harbor_user,
+                         harbor_password=harbor_password, timeout=timeout, harbor_db_user=harbor_db_user)
+    skipped_sections(sections, wanted)
     return VerifyReport(settings.masked_dsn(), sections, manifest_path if "data" in wanted else None, not_compared)

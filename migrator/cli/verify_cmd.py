@@ -45,8 +45,8 @@ def _secret(file: str | None, env: str, what: str) -> str | None:
 @click.option("--ca-file", type=click.Path(dir_okay=False, exists=True),
               help="CA certificate(s) to verify the HTTPS endpoints with.")
 @click.option("--insecure", is_flag=True, help="Do not verify HTTPS certificates (test instances only).")
-@click.option("--harbor-db-user", help="The database account Harbor 1.5.2 uses, when it is not the one "
-                                       "verifying (the adminserver section compares it).")
+@click.option("--harbor-db-user", help="The database account Harbor 1.5.2 (with --target-dsn: 1.6.0) uses, when "
+                                       "it is not the one verifying (the adminserver section compares it).")
 @click.option("--report", "report_file", type=click.Path(dir_okay=False), help="Also write a Markdown report here.")
 @postgres_target.target_options
 @json_option
@@ -61,16 +61,18 @@ def verify(settings, only, snapshot, no_snapshot, with_admiral, adminserver, adm
     Exit 0 only when everything checked is consistent.
     """
     api.configure_tls(insecure=insecure, ca_file=ca_file)
-    # --target-dsn: the moved 1.6.0 database, schema and every row against this (MySQL) source
-    report = api.verify_move(settings, pg_target) if pg_target is not None else api.verify(
-        settings, harbor_db_user=harbor_db_user, only=tuple(only), snapshot=snapshot, no_snapshot=no_snapshot,
-        with_admiral=with_admiral,
-        adminserver=adminserver, adminserver_secret=_secret(adminserver_secret_file, "ADMINSERVER_SECRET",
-                                                             "adminserver secret"),
+    services = dict(
+        harbor_db_user=harbor_db_user, adminserver=adminserver,
+        adminserver_secret=_secret(adminserver_secret_file, "ADMINSERVER_SECRET", "adminserver secret"),
         registry=registry, registry_user=registry_user or env_value("REGISTRY_USER"),
         registry_password=_secret(registry_password_file, "REGISTRY_PASSWORD", "registry password"),
         harbor=harbor, harbor_user=harbor_user or env_value("HARBOR_USER"),
         harbor_password=_secret(harbor_password_file, "HARBOR_PASSWORD", "Harbor password"), timeout=timeout)
+    # --target-dsn: the moved 1.6.0 database, schema and every row against this (MySQL) source, and the
+    # 1.6.0 services against the target's rows
+    report = api.verify_move(settings, pg_target, only=tuple(only), report_skipped=True, **services) \
+        if pg_target is not None else api.verify(settings, only=tuple(only), snapshot=snapshot,
+                                                 no_snapshot=no_snapshot, with_admiral=with_admiral, **services)
     if report_file:
         report.write_markdown(report_file)
     if as_json:

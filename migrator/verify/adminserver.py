@@ -6,6 +6,12 @@ behind ``Authorization: Harbor-Secret <secret>`` (harbor-facts §5). Its
 tell which database Harbor really opens; a mismatch means the upgrade went to
 one server and Harbor reads another.
 
+After the move, a Harbor 1.6.0 adminserver is checked the same way (``release=RELEASE_160``):
+its environment says ``DATABASE_TYPE=postgresql`` and ``POSTGRESQL_HOST/PORT/USERNAME/
+DATABASE`` (harbor-reference/cfg/adminserver-env-1.6.0), served as ``postgresql_*`` keys,
+which must name the PostgreSQL target we moved into. Stale ``mysql_*`` rows the move
+carried over in ``properties`` are not what 1.6.0 connects with, and are not read.
+
 The answer holds plaintext passwords. They are dropped while the JSON is being
 parsed, before anything else sees the object, and never reach a Check.
 """
@@ -13,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import dataclasses
 from typing import Any, Mapping
 
 from ..verdicts import Check, Verdict
@@ -21,7 +28,7 @@ from ..settings import ConnectionSettings
 from .http import HttpClient, failed, redact_url
 
 # The six keys the adminserver encrypts at rest and serves decrypted (§5.3).
-SECRET_KEYS = frozenset({"mysql_password", "email_password", "ldap_search_password", "admin_initial_password",
+SECRET_KEYS = frozenset({"mysql_password", "postgresql_password", "email_password", "ldap_search_password", "admin_initial_password",
                          "clair_db_password", "uaa_client_secret"})
 # Anything else that looks like a credential is dropped too (newer versions add keys).
 _SECRET_LIKE = re.compile(r"pass(word)?|secret|_pwd$|token$|private_key", re.IGNORECASE)
@@ -32,6 +39,31 @@ INT_KEYS = ("email_port", "ldap_scope", "ldap_timeout", "token_expiration", "mys
 BOOL_KEYS = ("with_clair", "with_notary", "self_registration", "email_ssl", "email_insecure", "ldap_verify_cert",
              "uaa_verify_cert", "read_only")
 REQUIRED_KEYS = ("auth_mode", "database_type", "mysql_host", "mysql_port", "mysql_database", "mysql_username")
+
+
+@dataclasses.dataclass(frozen=True)
+class Release:
+    """What one Harbor release's adminserver says about its database: the type and the keys' prefix."""
+
+    name: str
+    database_type: str
+    prefix: str                 # "mysql" → mysql_host, mysql_port, mysql_database, mysql_username
+    env: str                    # the variables to fix, in common/config/adminserver/env
+
+    def key(self, what: str) -> str:
+        return f"{self.prefix}_{what}"
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return ("auth_mode", "database_type") + tuple(self.key(k) for k in ("host", "port", "database", "username"))
+
+    @property
+    def int_keys(self) -> tuple[str, ...]:
+        return tuple(self.key("port") if k == "mysql_port" else k for k in INT_KEYS)
+
+
+RELEASE_152 = Release("1.5.2", "mysql", "mysql", "MYSQL_*")
+RELEASE_160 = Release("1.6.0", "postgresql", "postgresql", "POSTGRESQL_*")
 
 
 def is_secret_key(key: str) -> bool:
@@ -92,46 +124,60 @@ def _ping(http: HttpClient) -> Check:
     return Check("adminserver.ping", Verdict.OK, f"adminserver at {redact_url(http.base_url)} answers")
 
 
-def check_database(config: Mapping[str, Any], conn: ConnectionSettings) -> Check:
-    """Do the adminserver's ``mysql_*`` keys name the database we verified?"""
+def _socket(conn: Any) -> str | None:
+    """The socket the database was verified through: MySQL's option, or a PostgreSQL host that is a directory."""
+    socket = getattr(conn, "unix_socket", None)
+    if socket:
+        return socket
+    host = str(getattr(conn, "host", "") or "")
+    return host if host.startswith("/") else None
+
+
+def check_database(config: Mapping[str, Any], conn: ConnectionSettings, release: Release = RELEASE_152) -> Check:
+    """Do the adminserver's ``mysql_*`` (1.6.0: ``postgresql_*``) keys name the database we verified?
+
+    ``conn``: the MySQL ConnectionSettings, or the PostgreSQL target's PgSettings for 1.6.0."""
     diffs, warns = [], []
+    k_host, k_port, k_database, k_user = (release.key(k) for k in ("host", "port", "database", "username"))
     dbtype = config.get("database_type")
-    if dbtype != "mysql":
-        diffs.append(f"database_type: adminserver {dbtype!r}, expected 'mysql'")
-    for key, ours in (("mysql_database", conn.database), ("mysql_username", conn.user)):
+    if dbtype != release.database_type:
+        diffs.append(f"database_type: adminserver {dbtype!r}, expected {release.database_type!r}")
+    for key, ours in ((k_database, conn.database), (k_user, conn.user)):
         theirs = config.get(key)
         if theirs is None:
             diffs.append(f"{key}: missing from the adminserver's answer")
         elif str(theirs) != str(ours):
             diffs.append(f"{key}: adminserver {theirs!r}, verified {ours!r}")
-    host, port = config.get("mysql_host"), config.get("mysql_port")
-    if conn.unix_socket:
-        warns.append(f"mysql_host/mysql_port: adminserver {host}:{port}, verified through the socket "
-                     f"{conn.unix_socket}: make sure both are the same server")
+    host, port = config.get(k_host), config.get(k_port)
+    socket = _socket(conn)
+    if socket:
+        warns.append(f"{k_host}/{k_port}: adminserver {host}:{port}, verified through the socket "
+                     f"{socket}: make sure both are the same server")
     else:
         try:
             port_ok = int(port) == int(conn.port)
         except (TypeError, ValueError):
             port_ok = False
         if not port_ok:
-            diffs.append(f"mysql_port: adminserver {port!r}, verified {conn.port}")
+            diffs.append(f"{k_port}: adminserver {port!r}, verified {conn.port}")
         if host is None:
-            diffs.append("mysql_host: missing from the adminserver's answer")
+            diffs.append(f"{k_host}: missing from the adminserver's answer")
         elif str(host).strip().lower() != str(conn.host).strip().lower():
-            warns.append(f"mysql_host: adminserver {host!r}, verified {conn.host!r} (a name and an address can "
+            warns.append(f"{k_host}: adminserver {host!r}, verified {conn.host!r} (a name and an address can "
                          "be the same server: make sure they are)")
     if diffs:
         return Check("adminserver.database", Verdict.FAIL,
-                     "the adminserver points at a different database than the one verified: fix MYSQL_* in "
-                     "common/config/adminserver/env (db_* in harbor.cfg) or verify the database Harbor uses",
+                     "the adminserver points at a different database than the one verified: fix "
+                     f"{release.env} in common/config/adminserver/env (db_* in harbor.cfg) or verify the "
+                     "database Harbor uses",
                      details=diffs + warns, exit_code=int(ExitCode.VERIFY_FAILED))
     if warns:
         return Check("adminserver.database", Verdict.WARN,
                      "the adminserver names the database differently; port, database and user match",
                      details=warns)
     return Check("adminserver.database", Verdict.OK,
-                 f"the adminserver uses {config.get('mysql_username')}@{config.get('mysql_host')}:"
-                 f"{config.get('mysql_port')}/{config.get('mysql_database')}")
+                 f"the adminserver uses {config.get(k_user)}@{config.get(k_host)}:"
+                 f"{config.get(k_port)}/{config.get(k_database)}")
 
 
 def _as_int(value: Any) -> int | None:
@@ -146,12 +192,13 @@ def _as_int(value: Any) -> int | None:
     return None
 
 
-def check_settings(config: Mapping[str, Any]) -> Check:
-    """The settings whose values 1.5.2 constrains (§5.4, §5.5), with the fix for each."""
+def check_settings(config: Mapping[str, Any], release: Release = RELEASE_152) -> Check:
+    """The settings whose values 1.5.2 (and 1.6.0) constrains (§5.4, §5.5), with the fix for each."""
     problems, notes = [], []
-    for key in REQUIRED_KEYS:
+    rel = release.name
+    for key in release.required:
         if key not in config:
-            problems.append(f"{key}: missing (the adminserver fills known keys: is this a 1.5.2 adminserver?)")
+            problems.append(f"{key}: missing (the adminserver fills known keys: is this a {rel} adminserver?)")
     mode = config.get("auth_mode")
     if mode is not None and mode not in AUTH_MODES:
         problems.append(f"auth_mode: {mode!r}, expected one of {', '.join(AUTH_MODES)}")
@@ -165,10 +212,10 @@ def check_settings(config: Mapping[str, Any]) -> Check:
     restriction = config.get("project_creation_restriction")
     if restriction is not None and restriction not in ("everyone", "adminonly"):
         problems.append(f"project_creation_restriction: {restriction!r}, expected 'everyone' or 'adminonly'")
-    for key in INT_KEYS:
+    for key in release.int_keys:
         if key != "ldap_scope" and key in config and _as_int(config[key]) is None:
             problems.append(f"{key}: {config[key]!r} is not a number")
-    for key in ("token_expiration", "max_job_workers", "email_port", "mysql_port"):
+    for key in ("token_expiration", "max_job_workers", "email_port", release.key("port")):
         value = _as_int(config.get(key))
         if key in config and value is not None and value <= 0:
             problems.append(f"{key}: {value} must be positive")
@@ -178,17 +225,17 @@ def check_settings(config: Mapping[str, Any]) -> Check:
     if mode == "ldap_auth" and not config.get("ldap_url"):
         problems.append("ldap_url: empty while auth_mode is ldap_auth")
     if _as_int(config.get("max_job_workers")) in (3,):
-        notes.append("max_job_workers is 3, the 0.5.0 default; 1.5.2's jobservice defaults to 50")
+        notes.append(f"max_job_workers is 3, the 0.5.0 default; {rel}'s jobservice defaults to 50")
     if problems:
         return Check("adminserver.settings", Verdict.FAIL,
-                     f"{len(problems)} adminserver settings are invalid for Harbor 1.5.2: fix them in harbor.cfg, "
+                     f"{len(problems)} adminserver settings are invalid for Harbor {rel}: fix them in harbor.cfg, "
                      "run prepare, or PUT them through the adminserver",
                      details=problems + notes, exit_code=int(ExitCode.VERIFY_FAILED))
     if notes:
         return Check("adminserver.settings", Verdict.WARN, "adminserver settings are valid, with remarks",
                      details=notes)
     return Check("adminserver.settings", Verdict.OK,
-                 f"auth_mode {mode}, ldap_scope {config.get('ldap_scope')}: settings valid for 1.5.2")
+                 f"auth_mode {mode}, ldap_scope {config.get('ldap_scope')}: settings valid for {rel}")
 
 
 def _same(expected: Any, actual: Any) -> bool:
@@ -222,7 +269,8 @@ def check_expected(config: Mapping[str, Any], expected: Mapping[str, Any]) -> Ch
 
 
 def verify_adminserver(url: str, secret: str, conn_settings: ConnectionSettings, *,
-                       expected: Mapping[str, Any] | None = None, timeout: float = 10.0) -> list[Check]:
+                       expected: Mapping[str, Any] | None = None, timeout: float = 10.0,
+                       release: Release = RELEASE_152) -> list[Check]:
     """Ping the adminserver, read its configuration (secrets dropped) and check it against the database.
 
     ``secret`` is the UI or jobservice secret from the caller (env or file,
@@ -249,8 +297,8 @@ def verify_adminserver(url: str, secret: str, conn_settings: ConnectionSettings,
     checks.append(Check("adminserver.configurations", Verdict.OK,
                         f"{len(config)} settings read (secret values dropped unread)",
                         data={"keys": len(config)}))
-    checks.append(check_database(config, conn_settings))
-    checks.append(check_settings(config))
+    checks.append(check_database(config, conn_settings, release))
+    checks.append(check_settings(config, release))
     if expected:
         checks.append(check_expected(config, expected))
     return checks

@@ -9,6 +9,11 @@ Authentication is HTTP Basic with a system administrator: anyone else sees
 only public projects, and wrong credentials silently become anonymous, so the
 caller's identity is checked (``/api/users/current``) before anything is
 counted.
+
+After the move, a Harbor 1.6.x core is compared with the PostgreSQL target
+(``expected_version="v1.6"``, rows from ``HarborRows.postgres_target``): the
+paths, parameters and fields read here are the same in swagger-1.6.0.yaml (its
+Project and User turn ``deleted`` into a boolean, which is not read).
 """
 from __future__ import annotations
 
@@ -17,7 +22,8 @@ from collections import defaultdict
 from typing import Any, Callable
 
 from ..verdicts import Check, Verdict
-from ..errors import EndpointAuth, EndpointProtocol, ExitCode, MigratorError, NotHarbor, UnknownVersion
+from ..errors import EndpointAuth, EndpointProtocol, ExitCode, MigratorError
+from .harbor_rows import HarborRows
 from .http import HttpClient, failed, json_body, next_link, redact_url
 
 EXPECTED_VERSION_PREFIX = "v1.5"
@@ -100,10 +106,12 @@ def _sample(lines: list[str]) -> list[str]:
 
 
 class _Verifier:
-    def __init__(self, db, http: HttpClient, username: str):
-        self.db = db
+    def __init__(self, rows: HarborRows, http: HttpClient, username: str, expected_version: str):
+        self.rows = rows
         self.http = http
         self.username = username
+        self.expected = expected_version
+        self.release = {"v1.5": "1.5.2", "v1.6": "1.6.0"}.get(expected_version, expected_version.lstrip("v"))
         self.projects: list[dict] = []       # live projects as the API lists them
 
     def systeminfo(self) -> Check:
@@ -120,12 +128,12 @@ class _Verifier:
             # cannot be confirmed, which is not evidence of a wrong one; the checks below still run.
             return Check("harbor.systeminfo", Verdict.WARN,
                          "Harbor reports an empty version (a build without /harbor/UIVERSION): cannot confirm it "
-                         f"is {EXPECTED_VERSION_PREFIX}.x; check the ui image's tag (auth_mode "
+                         f"is {self.expected}.x; check the ui image's tag (auth_mode "
                          f"{info.get('auth_mode')})", data=data)
-        if not version.startswith(EXPECTED_VERSION_PREFIX):
+        if not version.startswith(self.expected):
             return Check("harbor.systeminfo", Verdict.FAIL,
-                         f"Harbor reports version {version!r}, expected {EXPECTED_VERSION_PREFIX}.x: point at the "
-                         "upgraded Harbor 1.5.2", data=data, exit_code=int(ExitCode.VERIFY_FAILED))
+                         f"Harbor reports version {version!r}, expected {self.expected}.x: point at the "
+                         f"upgraded Harbor {self.release}", data=data, exit_code=int(ExitCode.VERIFY_FAILED))
         return Check("harbor.systeminfo", Verdict.OK,
                      f"Harbor {version} (auth_mode {info.get('auth_mode')})", data=data)
 
@@ -143,9 +151,8 @@ class _Verifier:
     def projects_check(self) -> Check:
         items, total = paged(self.http, "/api/projects", "project list", username=self.username)
         self.projects = items
-        db_rows = {str(name): int(pid) for pid, name in
-                   self.db.query("SELECT project_id, name FROM project WHERE deleted = 0")}
-        repo_counts = dict(self.db.query("SELECT project_id, COUNT(*) FROM repository GROUP BY project_id"))
+        db_rows = self.rows.live_project_ids()
+        repo_counts = self.rows.repository_counts()
         api = {}
         for p in items:
             if "name" not in p or "project_id" not in p:
@@ -174,12 +181,12 @@ class _Verifier:
         return Check("harbor.projects", Verdict.OK, f"{len(api)} projects, as in the database", data=data)
 
     def _db_project_ids(self) -> dict[str, int]:
-        return {str(n): int(i) for i, n in self.db.query("SELECT project_id, name FROM project WHERE deleted = 0")}
+        return self.rows.live_project_ids()
 
     def repositories_check(self) -> Check:
         db_repos: dict[int, set[str]] = defaultdict(set)
-        for name, pid in self.db.stream("SELECT name, project_id FROM repository"):
-            db_repos[int(pid)].add(str(name))
+        for name, pid in self.rows.repository_names():
+            db_repos[pid].add(name)
         ids = self._db_project_ids()
         diffs, compared = [], 0
         for p in self.projects:
@@ -206,12 +213,10 @@ class _Verifier:
                      data={"repositories": compared})
 
     def members_check(self) -> Check:
-        # The API omits members whose user is deleted (§6), so the join drops them too.
+        # The API omits members whose user is deleted (§6), so the rows leave them out too.
         db_members: dict[int, dict[int, tuple[str, int]]] = defaultdict(dict)
-        for pid, uid, uname, role in self.db.stream(
-                "SELECT pm.project_id, pm.entity_id, u.username, pm.role FROM project_member pm "
-                "JOIN `user` u ON u.user_id = pm.entity_id AND u.deleted = 0 WHERE pm.entity_type = 'u'"):
-            db_members[int(pid)][int(uid)] = (str(uname), int(role))
+        for pid, uid, uname, role in self.rows.user_members():
+            db_members[pid][uid] = (uname, role)
         ids = self._db_project_ids()
         diffs, compared, groups = [], 0, 0
         for p in self.projects:
@@ -251,22 +256,18 @@ class _Verifier:
                      f"{compared} user memberships in {len(self.projects)} projects, as in the database", data=data)
 
 
-def _require_schema(db) -> None:
-    for table in ("project", "repository", "project_member", "user"):
-        if not db.has_table(table):
-            raise NotHarbor(f"the database has no `{table}` table: point at the Harbor database (usually `registry`)")
-    if "entity_type" not in db.column_names("project_member"):
-        raise UnknownVersion("project_member has no entity_type column: the database is not at Harbor 1.5 yet; "
-                             "run the upgrade first")
+def verify_harbor(db, url: str, *, username: str, password: str, timeout: float = 10.0,
+                  expected_version: str = EXPECTED_VERSION_PREFIX) -> list[Check]:
+    """Compare Harbor's core API (as an administrator) with the database; failures come back as Checks.
 
-
-def verify_harbor(db, url: str, *, username: str, password: str, timeout: float = 10.0) -> list[Check]:
-    """Compare Harbor's core API (as an administrator) with the database; failures come back as Checks."""
+    ``db``: a MySQL Database, or a HarborRows (``HarborRows.postgres_target`` with ``expected_version="v1.6"``).
+    """
+    rows = HarborRows.mysql(db)
     try:
         http = HttpClient(_api_base(url), what="the Harbor API", timeout=timeout, auth=(username, password or ""))
     except MigratorError as exc:
         return [failed("harbor.systeminfo", exc)]
-    v = _Verifier(db, http, username)
+    v = _Verifier(rows, http, username, expected_version)
     steps: list[tuple[str, Callable[[], Check]]] = [
         ("harbor.systeminfo", v.systeminfo),
         ("harbor.user", v.current_user),
@@ -279,7 +280,7 @@ def verify_harbor(db, url: str, *, username: str, password: str, timeout: float 
         for i, (name, step) in enumerate(steps):
             try:
                 if name == "harbor.projects":
-                    _require_schema(db)
+                    rows.require_members()
                 checks.append(step())
             except MigratorError as exc:
                 checks.append(failed(name, exc))

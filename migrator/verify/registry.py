@@ -1,14 +1,15 @@
 """The registry side of verification: does storage hold what the database says?
 
 Harbor 1.5.2 keeps no tags in MySQL; at every start its UI reconciles the
-``repository`` table with the registry catalog (harbor-facts §6, §7). We
-compute the same view before Harbor does, so an operator sees which rows
-Harbor will delete and which it will add:
+``repository`` table with the registry catalog (harbor-facts §6, §7), and 1.6.0
+does the same on PostgreSQL. We compute the same view before Harbor does, so an
+operator sees which rows Harbor will delete and which it will add:
 
     a repository *exists* when it is in the catalog, has at least one tag,
     and its first path component names a project row with deleted=0.
 
-The registry is read through ``registry_client.RegistryClient``.
+The registry is read through ``registry_client.RegistryClient``; the rows through
+``harbor_rows.HarborRows`` (the MySQL database, or the PostgreSQL target after the move).
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import time
 from typing import Iterator
 
 from ..verdicts import Check, Verdict
-from ..errors import ExitCode, MigratorError, NotHarbor
+from ..errors import ExitCode, MigratorError
+from .harbor_rows import HarborRows
 from .http import failed
 from .registry_client import RegistryClient
 
@@ -25,11 +27,6 @@ def project_of(repository: str) -> str:
     """Harbor's project of a repository: the part before the first '/', '' when there is none."""
     head, sep, _ = repository.partition("/")
     return head if sep else ""
-
-
-_REPO_SQL = ("SELECT r.name, p.name, p.deleted FROM repository r "
-             "LEFT JOIN project p ON p.project_id = r.project_id")
-_PROJECT_SQL = "SELECT name, deleted FROM project"
 
 
 class _Names:
@@ -62,27 +59,27 @@ class _Names:
 def reconcile(db, registry_client: RegistryClient, *, sample: int = 20, limit: int = 1000) -> list[Check]:
     """Compare the ``repository`` table with the registry by Harbor 1.5.2's rule (module docstring).
 
+    ``db``: a MySQL Database, or a HarborRows (``HarborRows.postgres_target`` after the move).
+
     Returns one Check per kind of difference, or a single failing Check
     (with its exit code) when the registry or the database cannot be read.
     """
     try:
-        return _reconcile(db, registry_client, sample=sample, limit=limit)
+        return _reconcile(HarborRows.mysql(db), registry_client, sample=sample, limit=limit)
     except MigratorError as exc:
         return [failed("registry.reconcile", exc)]
 
 
-def _reconcile(db, client: RegistryClient, *, sample: int, limit: int) -> list[Check]:
-    for table in ("project", "repository"):
-        if not db.has_table(table):
-            raise NotHarbor(f"the database has no `{table}` table: point at the Harbor database "
-                            "(usually `registry`)")
+def _reconcile(rows: HarborRows, client: RegistryClient, *, sample: int, limit: int) -> list[Check]:
+    rows.require(("project", "repository"))
     started = time.monotonic()
     if client.auth_mode is None:
         client.check_api()       # the auth scheme decides how many names share one token request
-    # MySQL compares project names case-insensitively (utf8_general_ci), and so does Harbor's lookup.
+    # MySQL compares project names case-insensitively (utf8_general_ci), and so does Harbor's lookup;
+    # PostgreSQL compares them exactly, and so does 1.6.0's (rows.fold).
     projects: dict[str, bool] = {}
-    for name, deleted in db.stream(_PROJECT_SQL):
-        key = str(name).casefold()
+    for name, deleted in rows.projects():
+        key = rows.fold(name)
         projects[key] = projects.get(key, False) or not deleted
     live = {k for k, alive in projects.items() if alive}
 
@@ -95,7 +92,7 @@ def _reconcile(db, client: RegistryClient, *, sample: int, limit: int) -> list[C
     def live_repositories() -> Iterator[str]:
         for name in client.repositories():
             counts["catalog"] += 1
-            project = project_of(name).casefold()
+            project = rows.fold(project_of(name))
             if project in live:
                 yield name
             else:
@@ -108,16 +105,16 @@ def _reconcile(db, client: RegistryClient, *, sample: int, limit: int) -> list[C
         (existing if count else empty).add(name)
 
     matched = 0
-    rows = 0
+    count = 0
     only_db = _Names(limit)
     bad_rows = _Names(limit)
-    for name, pname, pdeleted in db.stream(_REPO_SQL):
-        rows += 1
+    for name, pname, pdeleted in rows.repositories():
+        count += 1
         if pname is None:
             bad_rows.add(name, "its project_id has no project row")
         elif pdeleted:
             bad_rows.add(name, f"its project {pname!r} is deleted")
-        elif str(pname).casefold() != project_of(name).casefold():
+        elif rows.fold(pname) != rows.fold(project_of(name)):
             bad_rows.add(name, f"its project_id points at project {pname!r}")
         if name in existing:
             existing.discard(name)
@@ -138,11 +135,11 @@ def _reconcile(db, client: RegistryClient, *, sample: int, limit: int) -> list[C
         empties.add(name)
     elapsed = time.monotonic() - started
 
-    stats = {"catalog_repositories": counts["catalog"], "catalog_pages": client.pages, "repository_rows": rows,
+    stats = {"catalog_repositories": counts["catalog"], "catalog_pages": client.pages, "repository_rows": count,
              "matched": matched, "requests": client.requests, "tag_requests": client.tag_requests,
              "token_requests": client.token_requests, "seconds": round(elapsed, 3)}
     checks = [Check("registry.catalog", Verdict.OK,
-                    f"{counts['catalog']} repositories in {client.pages} catalog pages; {matched} of {rows} "
+                    f"{counts['catalog']} repositories in {client.pages} catalog pages; {matched} of {count} "
                     f"repository rows match an image with tags ({client.requests} requests, {elapsed:.1f}s)",
                     data=stats)]
 

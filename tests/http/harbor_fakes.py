@@ -7,6 +7,12 @@ names, ``X-Total-Count`` and ``Link`` pagination headers, Basic auth that
 silently becomes anonymous when wrong. Each fake has a ``mode``:
 ``ok``, ``error`` (HTTP 500), ``unavailable`` (503), ``slow`` (sleeps
 ``delay`` seconds before answering).
+
+A 1.6.0 mode (``release="1.6.0"`` on the core server, ``adminserver_config_160``)
+follows ``swagger-1.6.0.yaml`` and ``cfg/adminserver-env-1.6.0`` instead: the same
+paths and pagination; Project and User carry ``deleted`` as a boolean; GeneralInfo
+has exactly its 1.6.0 fields; the adminserver's database is ``postgresql`` with
+``postgresql_*`` keys, and ``CoreState.from_pg`` reads the moved PostgreSQL rows.
 """
 from __future__ import annotations
 
@@ -92,6 +98,17 @@ def adminserver_config(**overrides: Any) -> dict[str, Any]:
     return config
 
 
+def adminserver_config_160(target, **overrides: Any) -> dict[str, Any]:
+    """What a healthy 1.6.0 adminserver serves for a PostgreSQL ``target`` (PgSettings): DATABASE_TYPE and
+    POSTGRESQL_* of its env as keys, no mysql_* (the 1.6.0 env has none); the other keys as in 1.5.2."""
+    config = {k: v for k, v in adminserver_config().items() if not k.startswith("mysql_")}
+    config.update({"database_type": "postgresql", "postgresql_host": target.host, "postgresql_port": target.port,
+                   "postgresql_username": target.user, "postgresql_password": "PLAIN-mysql-Secret-1",
+                   "postgresql_database": target.database})
+    config.update(overrides)
+    return config
+
+
 SECRET_VALUES = ("PLAIN-mysql-Secret-1", "PLAIN-ldap-Secret-2", "PLAIN-email-Secret-3", "PLAIN-admin-Secret-4",
                  "PLAIN-clair-Secret-5", "PLAIN-uaa-Secret-6")
 
@@ -148,6 +165,26 @@ class CoreState:
         for rid, name, pid in db.query("SELECT repository_id, name, project_id FROM repository"):
             s.repositories.append({"repository_id": rid, "name": name, "project_id": pid})
         for mid, pid, eid, etype, role in db.query(
+                "SELECT id, project_id, entity_id, entity_type, role FROM project_member"):
+            s.members.append({"id": mid, "project_id": pid, "entity_id": eid, "entity_type": etype, "role": role})
+        return s
+
+    @classmethod
+    def from_pg(cls, pg) -> "CoreState":
+        """What Harbor 1.6.0 would serve when it runs on the moved PostgreSQL database ``pg``."""
+        s = cls()
+        s.version = "v1.6.0-a9cc7a55"
+        for uid, name, deleted, admin in pg.query(
+                "SELECT user_id, username, deleted, sysadmin_flag FROM harbor_user"):
+            s.users[name] = {"user_id": uid, "password": None, "sysadmin": bool(admin), "deleted": bool(deleted)}
+        public = {pid for pid, in pg.query(
+            "SELECT project_id FROM project_metadata WHERE name = 'public' AND value = 'true' AND NOT deleted")}
+        for pid, name, owner, deleted in pg.query("SELECT project_id, name, owner_id, deleted FROM project"):
+            s.projects.append({"project_id": pid, "name": name, "owner_id": owner, "deleted": bool(deleted),
+                               "public": pid in public})
+        for rid, name, pid in pg.query("SELECT repository_id, name, project_id FROM repository"):
+            s.repositories.append({"repository_id": rid, "name": name, "project_id": pid})
+        for mid, pid, eid, etype, role in pg.query(
                 "SELECT id, project_id, entity_id, entity_type, role FROM project_member"):
             s.members.append({"id": mid, "project_id": pid, "entity_id": eid, "entity_type": etype, "role": role})
         return s
@@ -217,6 +254,12 @@ class CoreApiHandler(FakeBase):
         admin = bool(user and user["sysadmin"])
         if path == "/api/ping":
             return self.send_json(200, "Pong")
+        v160 = getattr(self.server, "release", "1.5.2") == "1.6.0"
+        if path == "/api/systeminfo" and v160:     # GeneralInfo of swagger 1.6.0, field for field
+            return self.send_json(200, {
+                "with_notary": False, "with_clair": False, "with_admiral": False, "admiral_endpoint": "NA",
+                "auth_mode": "db_auth", "project_creation_restriction": "everyone", "self_registration": True,
+                "has_ca_root": False, "harbor_version": st.version, "next_scan_all": 0})
         if path == "/api/systeminfo":
             return self.send_json(200, {
                 "with_notary": False, "with_clair": False, "with_admiral": False, "admiral_endpoint": "NA",
@@ -229,7 +272,8 @@ class CoreApiHandler(FakeBase):
                 return self.send_text(401, "UnAuthorize")
             return self.send_json(200, {
                 "user_id": user["user_id"], "username": user["name"], "email": f"{user['name']}@example.com",
-                "password": "", "realname": user["name"], "comment": "", "deleted": 0, "role_name": "",
+                "password": "", "realname": user["name"], "comment": "", "deleted": False if v160 else 0,
+                "role_name": "",
                 "role_id": 0, "has_admin_role": 1 if user["sysadmin"] else 0, "reset_uuid": "", "Salt": "",
                 "creation_time": "2018-06-01T00:00:00Z", "update_time": "2018-06-01T00:00:00Z"})
         live = [p for p in st.projects if not p["deleted"]]
@@ -238,7 +282,8 @@ class CoreApiHandler(FakeBase):
             owners = {u["user_id"]: n for n, u in st.users.items()}
             items = [{
                 "project_id": p["project_id"], "owner_id": p["owner_id"], "name": p["name"],
-                "creation_time": "2018-06-01T00:00:00Z", "update_time": "2018-06-01T00:00:00Z", "deleted": 0,
+                "creation_time": "2018-06-01T00:00:00Z", "update_time": "2018-06-01T00:00:00Z",
+                "deleted": False if v160 else 0,
                 "owner_name": owners.get(p["owner_id"], ""),
                 "repo_count": sum(1 for r in st.repositories if r["project_id"] == p["project_id"]),
                 "current_user_role_id": 1 if admin else 0, "togglable": admin,
@@ -369,10 +414,11 @@ def fake_server_attrs(**kw: Any) -> dict[str, Any]:
     """Defaults every fake handler reads from its server."""
     attrs = {"recorder": Recorder(), "mode": "ok", "delay": 0.0, "lock": threading.Lock(), "hits": 0,
              "fail_first": 0, "basic": None, "catalog": "normal", "repos": {}, "default_page_size": 500,
-             "max_page_size": 500, "loop_pages": False}
+             "max_page_size": 500, "loop_pages": False, "release": "1.5.2"}
     attrs.update(kw)
     return attrs
 
 
 __all__ = ["AdminserverHandler", "CoreApiHandler", "CoreState", "DirectoryHandler", "FakeRegistryHandler",
-           "HtmlEverywhereHandler", "Recorder", "SECRET_VALUES", "adminserver_config", "fake_server_attrs"]
+           "HtmlEverywhereHandler", "Recorder", "SECRET_VALUES", "adminserver_config", "adminserver_config_160",
+           "fake_server_attrs"]
