@@ -24,6 +24,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 
 from ..common.files import write_private
 from ..errors import ServerUnavailable
@@ -150,9 +151,11 @@ class LocalPostgres(ThrowawayServer):
         The whole process group, not only the postmaster: backends left orphaned would keep
         the shared memory, and a new postmaster refuses to start beside them."""
         if self.proc and self.proc.poll() is None:
+            group = self.proc.pid                          # its own session (start_new_session)
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)   # its own session (start_new_session)
+                os.killpg(group, signal.SIGKILL)
             self.proc.wait()
+            _wait_group_gone(group)
         self.proc = None
 
     # -- access --------------------------------------------------------------------
@@ -190,3 +193,24 @@ class LocalPostgres(ThrowawayServer):
         self.admin(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)",
                    f"CREATE DATABASE {quote_ident(name)} TEMPLATE template0 ENCODING {quote_literal(encoding)}"
                    + (f" OWNER {quote_ident(owner)}" if owner else ""))
+
+
+def _wait_group_gone(group: int, timeout: float = 30.0) -> None:
+    """Wait until no live process is left in ``group``. SIGKILL is delivered at once but a
+    busy machine may take a while to run the orphaned backends' exit; until they have
+    detached the shared memory, a new postmaster on the data directory refuses to start
+    ("pre-existing shared memory block is still in use"). Zombies count as gone: they hold
+    no memory, and nobody here reaps them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(
+            state != "Z" and pgrp == group for _pid, state, pgrp in _process_stats()):
+        time.sleep(0.02)
+
+
+def _process_stats():
+    """(pid, state, process group) of every process, from /proc/PID/stat."""
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            text = pathlib.Path(stat).read_text()
+            after_name = text[text.rindex(")") + 2:].split()   # the name may hold spaces and parentheses
+            yield int(text.split(" ", 1)[0]), after_name[0], int(after_name[2])
