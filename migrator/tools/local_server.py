@@ -61,6 +61,10 @@ class LocalServer(ThrowawayServer):
         self.datadir = self.dir / "data"
         self.socket = str(self.dir / "mysqld.sock")
         self.log = self.dir / "error.log"
+        # Its own tmpdir: a server starting up deletes every "#sql*" file in its tmpdir (leftover
+        # temporary tables, it assumes), so with the default /tmp a throwaway server would delete
+        # the temporary tables of any other server on this host that uses /tmp, production's too.
+        self.tmpdir = self.dir / "tmp"
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
         self._installed = False
@@ -71,7 +75,9 @@ class LocalServer(ThrowawayServer):
 
     def install(self) -> None:
         # --no-defaults: a my.cnf on the machine must not change (or break) a throwaway server
+        self.tmpdir.mkdir(exist_ok=True)
         cmd = [self.install_bin, "--no-defaults", *self._user_args(), f"--datadir={self.datadir}",
+               f"--tmpdir={self.tmpdir}",
                "--auth-root-authentication-method=normal", "--skip-test-db"]
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
@@ -83,8 +89,9 @@ class LocalServer(ThrowawayServer):
     def start(self, timeout: float = 60.0) -> "LocalServer":
         if not self._installed:
             self.install()
+        self.tmpdir.mkdir(exist_ok=True)
         cmd = [self.server_bin, "--no-defaults", *self._user_args(), f"--datadir={self.datadir}",
-               f"--socket={self.socket}", f"--port={self.port}", "--bind-address=127.0.0.1",
+               f"--tmpdir={self.tmpdir}", f"--socket={self.socket}", f"--port={self.port}", "--bind-address=127.0.0.1",
                "--skip-log-bin", "--skip-name-resolve", f"--pid-file={self.dir / 'mysqld.pid'}",
                f"--log-error={self.log}", "--innodb-flush-log-at-trx-commit=2",
                "--innodb-buffer-pool-size=256M", "--max-connections=200"]

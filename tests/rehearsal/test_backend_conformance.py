@@ -3,8 +3,10 @@ drivers share one suite), plus each backend's documented edge behaviour."""
 from __future__ import annotations
 
 import datetime
+import os
 import pathlib
 import socket
+import tempfile
 
 import pytest
 
@@ -179,3 +181,22 @@ def test_test_image_runs_sql_and_sh_init_scripts_in_order(docker_test_image, tmp
             assert [r[0] for r in db.query("SELECT n FROM steps ORDER BY n")] == [1, 2]
     finally:
         backend.stop()
+
+
+@pytest.mark.integration
+def test_local_server_leaves_other_servers_temporary_tables_alone(local_binary, tmp_path):
+    """A MariaDB starting up deletes every "#sql*" file in its tmpdir as its own leftovers: the
+    rehearsal's server, on the database host, must not do that to the production server's
+    temporary tables in the system temp directory (Debian's default tmpdir is /tmp)."""
+    probe = pathlib.Path(tempfile.gettempdir()) / f"#sql-temptable-harbor-migrate-probe-{os.getpid()}.MAI"
+    probe.write_bytes(b"")
+    backend = get_backend("local")
+    try:
+        settings = backend.start()
+        with connect(settings) as db:
+            tmpdir = db.scalar("SELECT @@tmpdir")
+        assert probe.exists(), "starting the rehearsal's server deleted another server's temporary table file"
+        assert pathlib.Path(tmpdir).resolve() != pathlib.Path(tempfile.gettempdir()).resolve()
+    finally:
+        backend.stop()
+        probe.unlink(missing_ok=True)
