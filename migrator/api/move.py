@@ -19,11 +19,13 @@ from .. import errors
 from ..errors import Aborted, ExitCode, Interrupted, UsageError
 from ..move import conversions as conv
 from ..move.copy import MoveResult, move_database
+from ..move.estimate import estimate_move, last_recorded_move, move_event
 from ..move.state import TargetState, expected_schema, locate_target
 from ..mysql.connection import connect
 from ..postgres.compare import compare_schemas
 from ..postgres.connection import PgSettings, connect_pg
 from ..postgres.introspect import read_schema
+from ..safety.journal import Journal
 from ..safety.move_checks import MoveContext, run_move_checks
 from ..settings import ConnectionSettings, env_value
 from ..verdicts import Check, Verdict
@@ -35,9 +37,6 @@ from ..verify.adminserver import RELEASE_160
 from ..verify.harbor_rows import HarborRows
 
 Progress = Callable[[str], None]
-# Rows per second of the move when nothing better is known (a deliberately low guess: the
-# copy is COPY-bound; docs/benchmarks.md has the measured figures).
-DEFAULT_MOVE_ROW_SECONDS = 2e-5
 
 
 def is_mysql_dsn(dsn: str) -> bool:
@@ -117,6 +116,7 @@ class MovePlan:
     checks: list[Check]                 # the move's own checks, both sides
     tables: list[tuple[str, str, int]]  # (target table, source table, rows)
     move_seconds: float
+    move_estimate: str = "default rate"  # how move_seconds was found: "journal" (a recorded move) or "default rate"
 
     @property
     def ok(self) -> bool:
@@ -130,7 +130,8 @@ class MovePlan:
         return {"to": PG_TARGET.id, "ok": self.ok, "mysql": self.chain.to_json(), "target": self.target.to_json(),
                 "move_checks": [c.to_json() for c in self.checks],
                 "move": [{"table": t, "source": s, "rows": n} for t, s, n in self.tables],
-                "move_seconds": round(self.move_seconds, 3), "expected_downtime_seconds": round(self.seconds, 3)}
+                "move_seconds": round(self.move_seconds, 3), "move_estimate": self.move_estimate,
+                "expected_downtime_seconds": round(self.seconds, 3)}
 
 
 def plan_move(settings: ConnectionSettings, target: PgSettings, *, force: bool = False,
@@ -143,8 +144,9 @@ def plan_move(settings: ConnectionSettings, target: PgSettings, *, force: bool =
         sizes = table_sizes(db)
     tables = [(m.name, m.source or "(1.6.0's own rows)",
                sizes[m.source].rows if m.source and m.source in sizes else len(m.generated_rows)) for m in conv.MOVES]
-    seconds = sum(n for _, _, n in tables) * DEFAULT_MOVE_ROW_SECONDS
-    return MovePlan(chain, state, checks, tables, seconds)
+    journal = chain_options.get("journal") or Journal(settings)
+    seconds, how = estimate_move([(t, n) for t, _, n in tables], last_recorded_move(journal.events()))
+    return MovePlan(chain, state, checks, tables, seconds, how)
 
 
 @dataclasses.dataclass
@@ -178,8 +180,9 @@ def upgrade_to_postgres(settings: ConnectionSettings, target: PgSettings, option
                    f"Harbor {PG_TARGET.releases}"):
         raise Aborted("nothing changed: the upgrade was not confirmed (pass --yes to skip the question)")
     options = dataclasses.replace(options or UpgradeOptions(), target=HEAD)
+    journal = upgrade_options.pop("journal", None) or Journal(settings)
     mysql = upgrade_mysql(settings, options, confirm=lambda *_: True, progress=progress,
-                                should_stop=should_stop, **upgrade_options)
+                          should_stop=should_stop, journal=journal, **upgrade_options)
     if should_stop():
         raise Interrupted("stopped before the move (Ctrl-C): run the same command again to continue")
 
@@ -192,6 +195,7 @@ def upgrade_to_postgres(settings: ConnectionSettings, target: PgSettings, option
     started = time.monotonic()
     result = move_database(settings, target, move_progress, force=force_target and state.state != "moving")
     result.seconds = time.monotonic() - started
+    journal(move_event(result.table_seconds, result.rows, result.seconds))   # plan's estimate next time
     with connect_pg(target) as pg:
         after = locate_target(pg, with_drift=False)
     return MoveOutcome(mysql, result, after)

@@ -90,7 +90,9 @@ def plan(settings, pg_target, *, as_json: bool, force_target: bool = False, **ch
             click.echo(f"\nstep {s.revision}: {s.summary} (about {_duration(s.seconds)})")
             for o in s.ops:
                 click.echo(f"  - {o.name} [{o.rows} rows; ~{_duration(o.seconds)}]")
-        click.echo(f"\nstep {api.PG_TARGET.id}: move to PostgreSQL (about {_duration(report.move_seconds)})")
+        how = ("as the last recorded move took, scaled by rows" if report.move_estimate == "journal" else
+               "at a default rate; `rehearse --to 1.6.0` measures it")
+        click.echo(f"\nstep {api.PG_TARGET.id}: move to PostgreSQL (about {_duration(report.move_seconds)}, {how})")
         for table, source, rows in report.tables:
             click.echo(f"  - {table} <- {source}: {rows} rows")
         click.echo(f"\nestimate: MySQL upgrade {_duration(chain.seconds)}, snapshot {_duration(chain.snapshot_seconds)},"

@@ -5,6 +5,8 @@ by an md5 login role, as Harbor 1.6.0 uses it. The password never appears in any
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from migrator import api
@@ -78,6 +80,14 @@ def test_upgrade_to_160_then_status_and_verify(dbs_off, local_pg, pg_dbs, target
     assert "identical to a fresh 1.6.0" in out and "equal to the MySQL source" in out
     _no_secret(out, err)
 
+    # The move is journaled: the next plan quotes it (scaled by rows), not the default rate.
+    other = pg_dbs.create("cli_next", owner=ROLE)
+    code, out, err = run_cli(["plan", *_my_args(source), "--to", "1.6.0", "--target-dsn", _pg_dsn(local_pg, other),
+                              "--json"])
+    assert code == 0, (out, err)
+    planned = json.loads(out)
+    assert planned["move_estimate"] == "journal" and planned["move_seconds"] > 0
+
     # A changed row is found, named by its key.
     with pg_dbs.connect(target) as db:
         db.execute("UPDATE project SET name = 'changed' WHERE project_id = 2")
@@ -137,6 +147,7 @@ def test_plan_names_the_rows_and_changes_nothing(dbs_off, local_pg, pg_dbs, targ
     assert "img_scan_overview ids 7,8: image_digest sha256:dup" in out
     assert "[  ok] target_empty" in out and "[  ok] target_version: PostgreSQL" in out
     assert "step 1.6.0: move to PostgreSQL" in out and "  - access_log <- access_log: " in out
+    assert "at a default rate; `rehearse --to 1.6.0` measures it" in out   # no move recorded for this database
     assert "estimate:" in out
     _no_secret(out, err)
     assert mysql_fingerprint(source) == before_my and pg_contents(pg_dbs, target) == before_pg == []
