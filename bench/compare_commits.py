@@ -24,11 +24,14 @@ import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BENCHES = {
-    # name: (script, extra arguments, how to read (tool seconds, floor seconds) from its JSON)
+    # name: (script, extra arguments, how to read (tool seconds, floor seconds, the tool's part in its
+    # steps or None) from its JSON); upgrade: the chain's steps as the tool times them, so that a
+    # difference can be placed inside the chain or around it
     "upgrade": ("bench_upgrade.py", ["--modes", "default", "--harbor-runs", "0"],
-                lambda r: (r[0]["modes"]["default"]["upgrade"]["median"], r[0]["modes"]["default"]["floor"]["median"])),
+                lambda r: (r[0]["modes"]["default"]["upgrade"]["median"], r[0]["modes"]["default"]["floor"]["median"],
+                           r[0]["modes"]["default"]["upgrade"]["steps_sum_median"])),
     "snapshot": ("bench_snapshot.py", [],
-                 lambda r: (r["times"]["take_snapshot"]["median"], r["times"]["mariadb-dump"]["median"])),
+                 lambda r: (r["times"]["take_snapshot"]["median"], r["times"]["mariadb-dump"]["median"], None)),
 }
 
 
@@ -38,7 +41,7 @@ def worktree(rev: str, parent: pathlib.Path) -> pathlib.Path:
     return path
 
 
-def run_once(tree: pathlib.Path, args: list[str]) -> tuple[float, float]:
+def run_once(tree: pathlib.Path, args: list[str]) -> tuple[float, float, float | None]:
     name, extra, read = BENCHES[args[0]]
     script = tree / "bench" / name
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
@@ -58,28 +61,30 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=3, help="runs inside each benchmark call")
     args = p.parse_args(argv)
     bench_args = [args.bench, "--log-rows", str(args.log_rows), "--runs", str(args.runs)]
-    results: dict[str, list[tuple[float, float]]] = {args.old: [], args.new: []}
+    results: dict[str, list[tuple[float, float, float | None]]] = {args.old: [], args.new: []}
     with tempfile.TemporaryDirectory(prefix="hm-compare-") as tmp:
         trees = {rev: worktree(rev, pathlib.Path(tmp)) for rev in results}
         try:
             for i in range(args.rounds):
                 order = [args.old, args.new] if i % 2 == 0 else [args.new, args.old]
                 for rev in order:
-                    tool, floor = run_once(trees[rev], bench_args)
-                    results[rev].append((tool, floor))
-                    print(f"round {i + 1} {rev}: tool {tool:.2f}s, floor {floor:.2f}s, ratio {tool / floor:.2f} "
-                          f"(load {os.getloadavg()[0]:.1f})", flush=True)
+                    tool, floor, steps = run_once(trees[rev], bench_args)
+                    results[rev].append((tool, floor, steps))
+                    print(f"round {i + 1} {rev}: tool {tool:.2f}s" + (f" (steps {steps:.2f}s)" if steps else "")
+                          + f", floor {floor:.2f}s, ratio {tool / floor:.2f} (load {os.getloadavg()[0]:.1f})", flush=True)
         finally:
             for tree in trees.values():
                 subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
     print(f"\n== {args.bench}, {args.log_rows:,} access_log rows, medians of {args.rounds} rounds")
     med = {}
     for rev, runs in results.items():
-        tool = statistics.median(t for t, _ in runs)
-        floor = statistics.median(f for _, f in runs)
-        ratio = statistics.median(t / f for t, f in runs)
+        tool = statistics.median(t for t, _, _ in runs)
+        floor = statistics.median(f for _, f, _ in runs)
+        ratio = statistics.median(t / f for t, f, _ in runs)
+        steps = [s for _, _, s in runs if s is not None]
         med[rev] = (tool, ratio)
-        print(f"  {rev:12s} tool {tool:6.2f}s  floor {floor:6.2f}s  tool/floor {ratio:.2f}")
+        print(f"  {rev:12s} tool {tool:6.2f}s  floor {floor:6.2f}s  tool/floor {ratio:.2f}"
+              + (f"  steps {statistics.median(steps):6.2f}s" if steps else ""))
     (old_t, old_r), (new_t, new_r) = med[args.old], med[args.new]
     print(f"  new/old: seconds {new_t / old_t:.2f}, ratio to the floor {new_r / old_r:.2f}")
     return 0
