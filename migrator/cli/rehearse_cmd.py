@@ -65,7 +65,7 @@ def _rehearse_to_postgres(settings, snapshot, snapshot_dir, backend, image, pull
     echo_step_timings(chain.steps if chain else [], plan.chain.steps)
     click.echo(f"upgrade: {report.chain_seconds:.2f}s; verify: {report.verify.verdict}")
     move = report.upgrade.move
-    click.echo(f"move to PostgreSQL: {move.seconds:.2f}s (estimated {plan.move_seconds:.2f}s)")
+    click.echo(f"move to PostgreSQL: {move.seconds:.2f}s (estimated {plan.move_seconds:.2f}s, {plan.move_estimate})")
     for table, rows in move.rows.items():
         click.echo(f"  {table}: {rows} rows, {move.table_seconds.get(table, 0.0):.2f}s")
     click.echo(f"  indexes, constraints, triggers, sequences: {report.finish_seconds:.2f}s")

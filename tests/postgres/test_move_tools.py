@@ -66,6 +66,7 @@ def test_rehearse_to_160_through_the_api_and_the_cli(production, dbs_off, tmp_pa
     assert "and PostgreSQL (local, port" in out and "step 1.5.0:" in out
     assert "access_log: 3007 rows" in out and "verify (PostgreSQL): consistent" in out
     assert "upgrade: " in out and "verify: consistent" in out and "expected production downtime" in out
+    assert "move to PostgreSQL: " in out and "s, default rate)" in out   # the rehearsal plans on a scratch journal
     assert len(list((tmp_path / "live").glob("*.manifest.json"))) == 1
 
 
