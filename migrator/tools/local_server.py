@@ -65,6 +65,7 @@ class LocalServer(ThrowawayServer):
         # temporary tables, it assumes), so with the default /tmp a throwaway server would delete
         # the temporary tables of any other server on this host that uses /tmp, production's too.
         self.tmpdir = self.dir / "tmp"
+        self.tmpdir.mkdir()
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
         self._installed = False
@@ -75,7 +76,6 @@ class LocalServer(ThrowawayServer):
 
     def install(self) -> None:
         # --no-defaults: a my.cnf on the machine must not change (or break) a throwaway server
-        self.tmpdir.mkdir(exist_ok=True)
         cmd = [self.install_bin, "--no-defaults", *self._user_args(), f"--datadir={self.datadir}",
                f"--tmpdir={self.tmpdir}",
                "--auth-root-authentication-method=normal", "--skip-test-db"]
@@ -89,7 +89,6 @@ class LocalServer(ThrowawayServer):
     def start(self, timeout: float = 60.0) -> "LocalServer":
         if not self._installed:
             self.install()
-        self.tmpdir.mkdir(exist_ok=True)
         cmd = [self.server_bin, "--no-defaults", *self._user_args(), f"--datadir={self.datadir}",
                f"--tmpdir={self.tmpdir}", f"--socket={self.socket}", f"--port={self.port}", "--bind-address=127.0.0.1",
                "--skip-log-bin", "--skip-name-resolve", f"--pid-file={self.dir / 'mysqld.pid'}",

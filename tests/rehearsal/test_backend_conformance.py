@@ -184,7 +184,7 @@ def test_test_image_runs_sql_and_sh_init_scripts_in_order(docker_test_image, tmp
 
 
 @pytest.mark.integration
-def test_local_server_leaves_other_servers_temporary_tables_alone(local_binary, tmp_path):
+def test_local_server_leaves_other_servers_temporary_tables_alone(local_binary):
     """A MariaDB starting up deletes every "#sql*" file in its tmpdir as its own leftovers: the
     rehearsal's server, on the database host, must not do that to the production server's
     temporary tables in the system temp directory (Debian's default tmpdir is /tmp)."""
