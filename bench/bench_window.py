@@ -65,9 +65,6 @@ def _server_from(template: pathlib.Path | None, options: dict[str, str]):
     empty one; destroyed on the way out."""
     server = LocalServer(dict(options))
     try:
-        tmp = server.dir / "tmp"
-        tmp.mkdir()
-        server.options["tmpdir"] = str(tmp)
         if template is not None:
             shutil.copytree(template, server.datadir)
             server._installed = True  # the copy is an installed data directory

@@ -43,9 +43,6 @@ def bench_server(buffer_pool: str = DEFAULT_BUFFER_POOL, extra: dict[str, str] |
     options = {**SERVER_OPTIONS, "innodb-buffer-pool-size": buffer_pool, **(extra or {})}
     server = LocalServer(options)
     try:
-        tmp = server.dir / "tmp"  # the server's own temp files, not the shared /tmp
-        tmp.mkdir()
-        server.options["tmpdir"] = str(tmp)
         server.start()
         yield server
     finally:

@@ -1,6 +1,6 @@
 """Issue 17, avenue 2 by hand: can InnoDB's own rebuild compute access_log.username?
 
-    python bench/try_username_alter.py --log-rows 1000000 --runs 2
+    python bench/try_username_alter.py --log-rows 1000000 --runs 2 [--only rebuild force …]
 
 On a throwaway MariaDB, one generated 0.5.0 database; then, each on a fresh copy (read once
 into the buffer pool, InnoDB settled), order rotating from run to run:
@@ -12,7 +12,13 @@ into the buffer pool, InnoDB settled), order rotating from run to run:
   VIRTUAL AFTER log_id`` (instant); then one ``MODIFY username varchar(255) NOT NULL, DROP
   COLUMN user_id, DROP INDEX user_id`` that materialises the names in a table copy;
 - ``persistent``: the same with a ``PERSISTENT`` column (a copy), then ``MODIFY`` to a plain
-  column (a copy) and ``DROP COLUMN user_id`` (instant).
+  column (a copy) and ``DROP COLUMN user_id`` (instant);
+- ``instant_update``: ``username`` added instantly with ``DEFAULT ''``, filled by one
+  ``UPDATE … SET username = ELT(user_id, names…), op_time = op_time``, then the default and
+  ``user_id`` dropped (both metadata only);
+- ``default_inplace`` / ``default_one`` / ``default_copy``: ``username`` added with the names
+  as its ``DEFAULT (ELT(user_id, …))`` expression, asked in place, together with ``DROP COLUMN
+  user_id``, and as the server chooses; then ``DROP DEFAULT`` and ``user_id`` dropped.
 
 The names come from ``user`` as string literals in the expression (``ELT`` over user_id,
 ``''`` for ids with no user). Each variant's result is checked against the join. Not
@@ -60,6 +66,24 @@ def variants(expr: str) -> dict[str, list[str]]:
                             "PERSISTENT AFTER log_id",
                        "ALTER TABLE access_log MODIFY username varchar(255) NOT NULL",
                        "ALTER TABLE access_log DROP INDEX user_id, DROP COLUMN user_id"],
+        "instant_update": [FKS, "ALTER TABLE access_log ADD COLUMN username varchar(255) NOT NULL DEFAULT '' "
+                                "AFTER log_id, ALGORITHM=INSTANT",
+                           f"UPDATE access_log SET username = COALESCE({expr}, ''), op_time = op_time",
+                           "ALTER TABLE access_log ALTER COLUMN username DROP DEFAULT",
+                           "ALTER TABLE access_log DROP INDEX user_id",
+                           "ALTER TABLE access_log DROP COLUMN user_id"],
+        "default_inplace": [FKS, f"ALTER TABLE access_log ADD COLUMN username varchar(255) NOT NULL "
+                                 f"DEFAULT (COALESCE({expr}, '')) AFTER log_id, ALGORITHM=INPLACE",
+                            "ALTER TABLE access_log ALTER COLUMN username DROP DEFAULT",
+                            "ALTER TABLE access_log DROP INDEX user_id",
+                            "ALTER TABLE access_log DROP COLUMN user_id"],
+        "default_one": [FKS, f"ALTER TABLE access_log ADD COLUMN username varchar(255) NOT NULL "
+                             f"DEFAULT (COALESCE({expr}, '')) AFTER log_id, DROP INDEX user_id, DROP COLUMN user_id",
+                        "ALTER TABLE access_log ALTER COLUMN username DROP DEFAULT"],
+        "default_copy": [FKS, f"ALTER TABLE access_log ADD COLUMN username varchar(255) NOT NULL "
+                              f"DEFAULT (COALESCE({expr}, '')) AFTER log_id",
+                         "ALTER TABLE access_log ALTER COLUMN username DROP DEFAULT",
+                         "ALTER TABLE access_log DROP INDEX user_id, DROP COLUMN user_id"],
     }
 
 
@@ -68,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--log-rows", type=int, default=1_000_000)
     p.add_argument("--runs", type=int, default=2)
     p.add_argument("--users", type=int, help="override the generator's user count")
+    p.add_argument("--only", nargs="+", help="run only these variants")
     args = p.parse_args(argv)
     terminate_on_sigterm()
     with bench_server() as server:
@@ -81,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.log_rows:,} rows, {nusers} users; ELT expression {len(expr.encode()):,} bytes")
         times: dict[str, list[float]] = {}
         steps: dict[str, list[list[float]]] = {}
-        names = list(variants(expr))
+        names = args.only or list(variants(expr))
         for i in range(args.runs):
             for name in names[i % len(names):] + names[:i % len(names)]:
                 drop_database(server, DB)
