@@ -44,7 +44,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 def child_move(source_json: str, target_json: str) -> None:
     """Run one move in this (fresh) process; print its seconds and this process's peak RSS."""
     from migrator.move.copy import move_database
-    from migrator.postgres.connection import PgSettings
+    from migrator.postgres.settings import PgSettings
     from migrator.settings import ConnectionSettings
     source = ConnectionSettings(**json.loads(source_json))
     target = PgSettings(**json.loads(target_json))

@@ -16,7 +16,10 @@ stopped (with ``--warm``: after reading every table once, ``CHECKSUM TABLE``):
 - **floor**: ``mariadb-dump --single-transaction --quick`` of the database to a file, then one
   ``ALTER TABLE … FORCE`` of each table the upgrade rewrites (``bench_upgrade.FLOOR_TABLES``);
 - **harbor**: Harbor's own chain 0.4.0 → 1.2.0 → 1.3.0 → 1.4.0 → 1.5.0, no backup
-  (``bench/harbor_chain.py``).
+  (``bench/harbor_chain.py``);
+- **baseline** (only with ``--baseline DIR``): the window again, with the tool from DIR (a
+  checkout of another commit, e.g. ``git worktree add /tmp/base d5d2ca3``), to measure a
+  change of the tool side by side with it.
 
 Modes: ``default`` (the server chooses its ALTER algorithms) and ``copy`` (the server started
 with ``--alter-algorithm=COPY``, so every ALTER of all three copies its table, as MySQL
@@ -52,7 +55,7 @@ from migrator.tools.local_server import LocalServer, find_binary  # noqa: E402
 
 DB = "registry"
 MODES = {"default": {}, "copy": {"alter-algorithm": "COPY"}}
-KINDS = ("window", "floor", "harbor")
+KINDS = ("window", "floor", "harbor", "baseline")
 
 
 def _options(buffer_pool: str, mode: str) -> dict[str, str]:
@@ -105,13 +108,13 @@ def _vmhwm_poller(pid: int, peak: list[int], stop: threading.Event) -> None:
         stop.wait(0.02)
 
 
-def measure_window(server: LocalServer, work: pathlib.Path) -> dict:
+def measure_window(server: LocalServer, work: pathlib.Path, root: pathlib.Path = ROOT) -> dict:
     snapdir = work / "snapshots"
     snapdir.mkdir()
     cmd = [sys.executable, "-m", "migrator", "upgrade", "--to", "1.5.2", "--yes", "--snapshot-dir", str(snapdir),
            "--socket", server.socket, "--user", "root", "--database", DB, "--json"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARBOR_MIGRATE_")}
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = str(root)
     out, err = work / "window.out", work / "window.err"
     peak, stop = [0], threading.Event()
     with open(out, "wb") as fo, open(err, "wb") as fe:
@@ -181,11 +184,26 @@ def measure_harbor(server: LocalServer, work: pathlib.Path) -> dict:  # noqa: AR
 MEASURE = {"window": measure_window, "floor": measure_floor, "harbor": measure_harbor}
 
 
+def _window_of(per: dict[str, list[dict]], kind: str) -> dict:
+    w = per[kind]
+    out = {"median": median([x["wall"] for x in w]), "runs": [x["wall"] for x in w],
+           "rss_wait4_mib": max(x["rss_wait4_mib"] for x in w), "rss_vmhwm_mib": max(x["rss_vmhwm_mib"] for x in w),
+           "snapshot_mib": w[-1]["snapshot_mib"], "tool_json_last": w[-1].get("tool_json")}
+    if all("steps" in x for x in w):
+        out["steps_median"] = median([x["steps"] for x in w])
+        out["outside_steps_median"] = median([x["wall"] - x["steps"] for x in w])
+        out["access_log_rebuild_median"] = median([x["access_log_rebuild"] for x in w])
+    return out
+
+
 def run(log_rows: int, runs: int, modes: list[str], warm_pool: bool, seed: int, buffer_pool: str,
-        skip: set[str], say=print) -> dict:
+        skip: set[str], say=print, baseline: pathlib.Path | None = None) -> dict:
     result: dict = {"log_rows": log_rows, "seed": seed, "runs": runs, "cache": "warm" if warm_pool else "cold",
                     "machine": machine(), "loadavg_start": os.getloadavg(), "modes": {}}
-    kinds = [k for k in KINDS if k not in skip]
+    kinds = [k for k in KINDS if k not in skip and (k != "baseline" or baseline is not None)]
+    if baseline is not None:
+        result["baseline"] = str(baseline)
+        MEASURE["baseline"] = lambda server, work: measure_window(server, work, root=baseline)
     with tempfile.TemporaryDirectory(prefix="hm-bench-window-") as top:
         template = pathlib.Path(top) / "template"
         result["data"] = make_template(log_rows, seed, buffer_pool, template, say)
@@ -208,7 +226,7 @@ def run(log_rows: int, runs: int, modes: list[str], warm_pool: bool, seed: int, 
                             per[kind].append(m)
                     finally:
                         shutil.rmtree(work, ignore_errors=True)
-                    value = m["wall"] if kind == "window" else m["total"]
+                    value = m["wall"] if kind in ("window", "baseline") else m["total"]
                     line.append(f"{kind} {value:.2f}s")
                 say(f"   {mode} run {i + 1} ({' -> '.join(order)}): {', '.join(line)}  (load {loads[-1]:.1f})")
             result["modes"][mode] = _summary(per, loads, prep)
@@ -220,16 +238,9 @@ def _summary(per: dict[str, list[dict]], loads: list[float], prep: list[float]) 
     out: dict = {"loadavg_1min": {"min": min(loads), "max": max(loads)} if loads else {}}
     if prep:
         out["warm_seconds_median"] = median(prep)
-    if per.get("window"):
-        w = per["window"]
-        out["window"] = {"median": median([x["wall"] for x in w]), "runs": [x["wall"] for x in w],
-                         "rss_wait4_mib": max(x["rss_wait4_mib"] for x in w),
-                         "rss_vmhwm_mib": max(x["rss_vmhwm_mib"] for x in w),
-                         "snapshot_mib": w[-1]["snapshot_mib"], "tool_json_last": w[-1].get("tool_json")}
-        if all("steps" in x for x in w):
-            out["window"]["steps_median"] = median([x["steps"] for x in w])
-            out["window"]["outside_steps_median"] = median([x["wall"] - x["steps"] for x in w])
-            out["window"]["access_log_rebuild_median"] = median([x["access_log_rebuild"] for x in w])
+    for kind in ("window", "baseline"):
+        if per.get(kind):
+            out[kind] = _window_of(per, kind)
     if per.get("floor"):
         f = per["floor"]
         out["floor"] = {"median": median([x["total"] for x in f]), "runs": [x["total"] for x in f],
@@ -245,6 +256,8 @@ def _summary(per: dict[str, list[dict]], loads: list[float], prep: list[float]) 
                                          for k in h[0]["items"]["1.2.0"]}}
     if "window" in out and "floor" in out:
         out["window_over_floor"] = out["window"]["median"] / out["floor"]["median"]
+    if "window" in out and "baseline" in out:
+        out["window_over_baseline"] = out["window"]["median"] / out["baseline"]["median"]
     if "window" in out and "harbor" in out:
         out["harbor_over_window"] = out["harbor"]["median"] / out["window"]["median"]
     return out
@@ -265,6 +278,12 @@ def report(result: dict, say=print) -> None:
                 say(f"      of which the chain's steps {w['steps_median']:.2f}s (access_log rebuild "
                     f"{w['access_log_rebuild_median']:.2f}s), outside them (snapshot, checks, start-up) "
                     f"{w['outside_steps_median']:.2f}s")
+        if "baseline" in m:
+            b = m["baseline"]
+            say(f"   baseline window ({result['baseline']})  {b['median']:7.2f}s  runs "
+                f"{', '.join(f'{x:.2f}' for x in b['runs'])}; peak RSS {b['rss_vmhwm_mib']:.1f} MiB (VmHWM)"
+                + (f"; outside the steps {b['outside_steps_median']:.2f}s" if "outside_steps_median" in b else ""))
+            say(f"   window / baseline   {m['window_over_baseline']:.2f}x")
         if "floor" in m:
             f = m["floor"]
             say(f"   floor (dump + FORCE x{len(FLOOR_TABLES)})            {f['median']:7.2f}s  runs "
@@ -291,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--buffer-pool", default=DEFAULT_BUFFER_POOL)
     p.add_argument("--json", help="write the result here")
+    p.add_argument("--baseline", type=pathlib.Path, help="a checkout of another commit: its window side by side")
     args = p.parse_args(argv)
     terminate_on_sigterm()
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
@@ -299,8 +319,11 @@ def main(argv: list[str] | None = None) -> int:
         if m not in MODES:
             p.error(f"unknown mode {m!r}: use default, copy")
     if skip - set(KINDS) or not set(KINDS) - skip:
-        p.error("--skip takes some of: window, floor, harbor")
-    result = run(args.log_rows, args.runs, modes, args.warm, args.seed, args.buffer_pool, skip)
+        p.error("--skip takes some of: window, floor, harbor, baseline")
+    if args.baseline is not None and not (args.baseline / "migrator" / "__main__.py").is_file():
+        p.error(f"--baseline {args.baseline}: no migrator package there (a checkout: git worktree add DIR COMMIT)")
+    result = run(args.log_rows, args.runs, modes, args.warm, args.seed, args.buffer_pool, skip,
+                 baseline=args.baseline.resolve() if args.baseline else None)
     result["command"] = " ".join(["python3", "bench/bench_window.py", *(argv if argv is not None else sys.argv[1:])])
     report(result)
     if args.json:

@@ -4,33 +4,51 @@ Each takes connection settings (and options), does its work through the chain, s
 snapshot and verify packages, and returns a result object that renders to text and JSON.
 Nothing here prints; progress goes to a callback. The CLI imports this package and nothing
 else of the program (tests/unit/test_dependency_rule.py).
+
+The names load on first use (PEP 562): ``harbor-migrate upgrade`` is part of the downtime
+window, and it must not pay for PostgreSQL's driver, the HTTP client, the rehearsal tools or
+harbor.cfg's rules, which only other verbs use (docs/benchmarks.md, "less work"). For that
+reason no submodule here is named after a name it exports (``upgrading``, not ``upgrade``):
+importing a submodule binds its name on this package, and would hide the function.
 """
 from __future__ import annotations
 
-from ..chain.executor import UpgradeOptions, UpgradeResult
-from ..chain.revisions import HEAD, HEAD_RELEASE, ORDER, PG_TARGET, is_pg_target, resolve_start, resolve_target
-from ..safety.preflight import raise_on_failures
-from ..verify.http import configure_tls
-from .cfg import ConversionRefused, cfg_apply_insecure, cfg_check_key, cfg_convert, cfg_read_key
-from .move import (MoveOutcome, MovePlan, plan_move, raise_on_move_failures, require_target, target_settings,
-                   target_status, upgrade_to_postgres, verify_move)
-from .move_tools import ThrowawayTarget, demo_move, rehearse_to_postgres, runbook_move, throwaway_target
-from .plan import PlannedOp, PlannedStep, PlanReport, plan
-from .snapshots import restore, snapshot
-from .tools import DemoServer, demo_server, demo_upgrade, rehearse, runbook, runbook_markdown
-from .upgrade import UpgradeOutcome, schema_drift, start_revision, status, upgrade
-from .verify import SECTIONS, VerifyReport, last_upgrade_snapshot, verify, verify_snapshot
+import importlib
+from typing import Any
 
-__all__ = [
+# Where each public name lives, relative to this package: the one list of the API.
+_EXPORTS: dict[str, tuple[str, ...]] = {
     # the chain's names the CLI resolves flags with, and the types the verbs take and give
-    "HEAD", "HEAD_RELEASE", "ORDER", "PG_TARGET", "is_pg_target", "resolve_start", "resolve_target",
-    "UpgradeOptions", "UpgradeResult", "UpgradeOutcome", "PlannedOp", "PlannedStep", "PlanReport", "VerifyReport",
-    "SECTIONS", "MoveOutcome", "MovePlan", "DemoServer", "ThrowawayTarget", "ConversionRefused",
+    "..chain.revisions": ("HEAD", "HEAD_RELEASE", "ORDER", "PG_TARGET", "is_pg_target", "resolve_start",
+                          "resolve_target"),
+    "..chain.executor": ("UpgradeOptions", "UpgradeResult"),
+    "..safety.preflight": ("raise_on_failures",),
+    "..verify": ("SECTIONS",),
+    "..verify.http": ("configure_tls",),
     # verbs
-    "status", "upgrade", "schema_drift", "start_revision", "plan", "raise_on_failures", "verify",
-    "verify_snapshot", "last_upgrade_snapshot", "configure_tls", "snapshot", "restore", "rehearse", "runbook",
-    "runbook_markdown", "demo_server", "demo_upgrade", "cfg_convert", "cfg_read_key", "cfg_check_key",
-    "cfg_apply_insecure", "plan_move", "raise_on_move_failures", "require_target", "target_settings",
-    "target_status", "upgrade_to_postgres", "verify_move", "demo_move", "rehearse_to_postgres", "runbook_move",
-    "throwaway_target",
-]
+    ".upgrading": ("UpgradeOutcome", "schema_drift", "start_revision", "status", "upgrade"),
+    ".planning": ("PlannedOp", "PlannedStep", "PlanReport", "plan"),
+    ".verifying": ("VerifyReport", "last_upgrade_snapshot", "verify", "verify_snapshot"),
+    ".snapshots": ("restore", "snapshot"),
+    ".tools": ("DemoServer", "demo_server", "demo_upgrade", "rehearse", "runbook", "runbook_markdown"),
+    ".cfg": ("ConversionRefused", "cfg_apply_insecure", "cfg_check_key", "cfg_convert", "cfg_read_key"),
+    ".target": ("require_target", "target_settings"),
+    ".move": ("MoveOutcome", "MovePlan", "plan_move", "raise_on_move_failures", "target_status",
+              "upgrade_to_postgres", "verify_move"),
+    ".move_tools": ("ThrowawayTarget", "demo_move", "rehearse_to_postgres", "runbook_move", "throwaway_target"),
+}
+_HOME = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = list(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # once: later lookups find it without coming here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -9,7 +9,7 @@ from ..cfg.report import ConversionRefused, ConvertReport  # noqa: F401  (raised
 from ..cfg.secretkey import check_key, read_key
 from ..cfg.targets import apply_insecure_from_cfg
 from ..mysql.connection import connect
-from ..postgres.connection import PgSettings
+from ..postgres.settings import PgSettings
 from ..settings import ConnectionSettings
 from ..verdicts import Check
 

@@ -23,60 +23,21 @@ from ..move.estimate import estimate_move, last_recorded_move, move_event
 from ..move.state import TargetState, expected_schema, locate_target
 from ..mysql.connection import connect
 from ..postgres.compare import compare_schemas
-from ..postgres.connection import PgSettings, connect_pg
+from ..postgres.connection import connect_pg
+from ..postgres.settings import PgSettings
 from ..postgres.introspect import read_schema
 from ..safety.journal import Journal
 from ..safety.move_checks import MoveContext, run_move_checks
-from ..settings import ConnectionSettings, env_value
+from ..settings import ConnectionSettings
 from ..verdicts import Check, Verdict
 from ..verify.moved_rows import verify_moved_rows
-from .upgrade import UpgradeOutcome, upgrade as upgrade_mysql
-from .plan import PlanReport, plan as plan_chain
-from .verify import SECTIONS, VerifyReport, service_sections, skipped_sections
+from .upgrading import UpgradeOutcome, upgrade as upgrade_mysql
+from .planning import PlanReport, plan as plan_chain
+from .verifying import SECTIONS, VerifyReport, service_sections, skipped_sections
 from ..verify.adminserver import RELEASE_160
 from ..verify.harbor_rows import HarborRows
 
 Progress = Callable[[str], None]
-
-
-def is_mysql_dsn(dsn: str) -> bool:
-    """HARBOR_MIGRATE_TARGET_DSN serves two commands, told apart by the scheme (docs/decisions.md):
-    a mysql:// (mariadb://) value is restore's MySQL target, a postgresql:// one the 1.6.0 target."""
-    return dsn.split("://", 1)[0].split("+", 1)[0].lower() in ("mysql", "mariadb")
-
-
-def target_settings(dsn: str | None, password_file: str | None = None) -> PgSettings | None:
-    """The PostgreSQL target: ``--target-dsn`` > HARBOR_MIGRATE_TARGET_DSN; the password from the DSN,
-    ``--target-password-file`` > HARBOR_MIGRATE_TARGET_PASSWORD_FILE, or libpq's own (~/.pgpass).
-
-    A mysql:// value in the variable is restore's, not ours: None here, and ``require_target``
-    says so when a command needs the PostgreSQL target."""
-    if dsn and is_mysql_dsn(dsn):
-        raise UsageError(f"unsupported DSN scheme mysql:// for --target-dsn: it is the PostgreSQL database of Harbor "
-                         f"{PG_TARGET.id} (postgresql://…); a mysql:// DSN is restore's target")
-    dsn = dsn or env_value("TARGET_DSN")
-    if not dsn or is_mysql_dsn(dsn):
-        return None
-    settings = PgSettings.from_dsn(dsn)
-    path = password_file or env_value("TARGET_PASSWORD_FILE")
-    if path:
-        try:
-            with open(path, encoding="utf-8") as fh:
-                settings = dataclasses.replace(settings, password=fh.read().rstrip("\r\n"))
-        except OSError as exc:
-            raise UsageError(f"cannot read the target password file {path}: {exc.strerror}") from None
-    return settings
-
-
-def require_target(target: PgSettings | None) -> PgSettings:
-    env = env_value("TARGET_DSN")
-    if target is None and env and is_mysql_dsn(env):
-        raise UsageError(f"--to {PG_TARGET.id} needs the PostgreSQL target, and HARBOR_MIGRATE_TARGET_DSN holds a "
-                         "mysql:// DSN (restore's target): pass --target-dsn postgresql://… or set the variable to one")
-    if target is None:
-        raise UsageError(f"--to {PG_TARGET.id} needs the PostgreSQL target: --target-dsn "
-                         "postgresql://user@host:port/database (or HARBOR_MIGRATE_TARGET_DSN)")
-    return target
 
 
 def target_status(target: PgSettings) -> TargetState:

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 from ..chain.executor import Progress, UpgradeOptions
 from ..errors import VerifyFailed
-from ..postgres.connection import PgSettings
+from ..postgres.settings import PgSettings
 from ..safety.journal import Journal
 from ..settings import ConnectionSettings
 from ..tools.local_postgres import LocalPostgres
@@ -24,7 +24,7 @@ from ..tools.rehearse import MoveRehearsalReport, scratch_directory
 from ..tools.runbook_move import build_move
 from .move import MoveOutcome, plan_move, upgrade_to_postgres, verify_move
 from .tools import DemoServer, rehearsal_server, rehearsal_snapshot, start_and_restore
-from .verify import VerifyReport, verify
+from .verifying import VerifyReport, verify
 
 # Harbor 1.6.0's names for its account and database (its harbor.cfg's db_user is postgres in the
 # bundled container; on an external server the account is the DBA's choice, "harbor" here).

@@ -27,9 +27,9 @@ from ..tools.rehearse import RehearsalReport, scratch_directory, server_options
 from ..tools.runbook import build, markdown
 from ..tools.runbook_move import markdown_move
 from ..tools.seed import seed_050
-from .plan import plan
-from .upgrade import UpgradeOutcome, upgrade
-from .verify import verify
+from .planning import plan
+from .upgrading import UpgradeOutcome, upgrade
+from .verifying import verify
 
 
 def rehearse(*, snapshot: str | None = None, source: ConnectionSettings | None = None, backend: str = "local",

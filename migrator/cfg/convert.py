@@ -24,7 +24,7 @@ from .parse import CfgDocument, Entry, format_line, is_blank, is_comment, parse,
 from .report import Change, ConversionRefused, ConvertReport, is_secret
 
 if TYPE_CHECKING:
-    from ..postgres.connection import PgSettings
+    from ..postgres.settings import PgSettings
 
 __all__ = ["Change", "ConversionRefused", "ConvertReport", "check_source_version", "convert", "is_secret",
            "render_converted", "shift_ldap_scope"]

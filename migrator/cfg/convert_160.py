@@ -15,7 +15,7 @@ from . import template as T
 from .report import ConvertReport
 
 if TYPE_CHECKING:
-    from ..postgres.connection import PgSettings
+    from ..postgres.settings import PgSettings
 
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 

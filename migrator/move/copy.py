@@ -31,7 +31,8 @@ from typing import Callable, Iterator
 
 from ..errors import Locked, TargetNotEmpty, UnknownVersion
 from ..mysql.stream import SnapshotReader
-from ..postgres.connection import PgDatabase, PgSettings, connect_pg
+from ..postgres.connection import PgDatabase, connect_pg
+from ..postgres.settings import PgSettings
 from ..settings import ConnectionSettings
 from . import conversions as conv
 from .target_schema import TABLES, TRIGGER_FUNCTION, phase_after_load, phase_tables

@@ -16,7 +16,8 @@ from ..errors import ExitCode
 from ..move.conversions import ZERO_DATE
 from ..move.state import TargetState
 from ..mysql.connection import Database, quote_ident as q
-from ..postgres.connection import PgDatabase, quote_ident as pq
+from ..postgres.connection import PgDatabase
+from ..postgres.settings import quote_ident as pq
 from ..verdicts import Check, Verdict
 from .context import fail, ok, warn
 

@@ -28,7 +28,8 @@ import time
 
 from ..common.files import write_private
 from ..errors import ServerUnavailable
-from ..postgres.connection import (PgSettings, connect_pg, quote_ident, quote_literal)
+from ..postgres.connection import connect_pg
+from ..postgres.settings import PgSettings, quote_ident, quote_literal
 from .local_server import free_port
 from .throwaway import ThrowawayServer
 

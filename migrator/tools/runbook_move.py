@@ -11,7 +11,7 @@ import re
 import shlex
 from typing import Any
 
-from ..postgres.connection import PgSettings
+from ..postgres.settings import PgSettings
 from ..settings import ConnectionSettings
 from .runbook import check_and_step_lines, phase_lines, phases_json
 

@@ -5,3 +5,6 @@ HTTP-facing parts: ``registry`` (catalog and tags vs the ``repository`` table),
 ``harbor_api`` (what the running Harbor shows). Each ``verify_*`` returns a list
 of ``migrator.verdicts.Check``; none of them raises for an endpoint problem.
 """
+
+# The sections `verify` runs, in order; the CLI offers them as --only choices without loading them.
+SECTIONS = ("schema", "data", "adminserver", "registry", "harbor")

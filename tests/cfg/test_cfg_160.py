@@ -12,7 +12,7 @@ from migrator.cfg.convert import convert
 from migrator.cfg.parse import parse
 from migrator.cli.cfg import cfg
 from migrator.errors import ConfigInvalid, ExitCode
-from migrator.postgres.connection import PgSettings
+from migrator.postgres.settings import PgSettings
 
 PG_PW = "Pg-Pw-5521"
 FILE_PW = "PgFile-Pw-8812"

@@ -234,7 +234,7 @@ def _mysql_sessions(server, database: str) -> list[int]:
 CHILD = """
 import json, sys
 from migrator.move.copy import move_database
-from migrator.postgres.connection import PgSettings
+from migrator.postgres.settings import PgSettings
 from migrator.settings import ConnectionSettings
 move_database(ConnectionSettings(**json.loads(sys.argv[1])), PgSettings.from_dsn(sys.argv[2]), batch_rows=200)
 """

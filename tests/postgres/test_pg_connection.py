@@ -10,7 +10,8 @@ import pytest
 
 from migrator.errors import (AuthFailed, ConnectionFailed, DatabaseMissing, DataConflict, ExitCode,
                              ServerUnavailable)
-from migrator.postgres.connection import PgSettings, connect_pg
+from migrator.postgres.connection import connect_pg
+from migrator.postgres.settings import PgSettings
 from migrator.tools import local_postgres
 from migrator.tools.local_postgres import RUN_AS, LocalPostgres, find_pg_bindir
 from migrator.tools.local_server import free_port

@@ -4,8 +4,7 @@ from __future__ import annotations
 import pytest
 
 from migrator.errors import ExitCode, UsageError
-from migrator.postgres.connection import (PgSettings, mask_pg_dsn, parse_pg_dsn, quote_ident,
-                                          quote_literal)
+from migrator.postgres.settings import PgSettings, mask_pg_dsn, parse_pg_dsn, quote_ident, quote_literal
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "postgres", "postgresql+psycopg"])

@@ -12,6 +12,7 @@ from ..archive.frames import verify_snapshot as check
 from ..common.files import write_private
 from ..verdicts import Check, Verdict
 from ..archive.manifest import Manifest, snapshot_paths
+from ..verify import SECTIONS
 from ..verify.database import verify_data, verify_schema
 from ..chain.status import check_is_harbor
 from ..verify.adminserver import RELEASE_152, Release, verify_adminserver
@@ -74,7 +75,6 @@ def verify_snapshot(path: str):
     return check(path)
 
 
-SECTIONS = ("schema", "data", "adminserver", "registry", "harbor")
 
 
 def last_upgrade_snapshot(journal: Journal) -> str | None:

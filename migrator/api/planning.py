@@ -11,7 +11,7 @@ from ..settings import ConnectionSettings
 from ..chain import revisions as chain
 from ..chain.revisions import HEAD
 from ..chain.status import locate
-from .upgrade import start_revision
+from .upgrading import start_revision
 from ..chain.estimate import Rates, calibrate as run_calibration, estimate_op, journal_rates, table_sizes
 from ..safety.preflight import run_preflight
 from ..chain.planner import PlannedOp, PlannedStep, render_steps  # noqa: F401  (PlannedOp: re-exported by the API)
