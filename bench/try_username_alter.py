@@ -7,6 +7,11 @@ into the buffer pool, InnoDB settled), order rotating from run to run:
 
 - ``rebuild``: the tool's RebuildAccessLog statements (bench_upgrade's "as now" shape: new
   table, ``INSERT … SELECT … LEFT JOIN user``, index in place, swap);
+- ``rebuild_elt``: the same, the names from an ``ELT(user_id, names…)`` of literals instead
+  of the join;
+- ``rebuild_memory_join``: the same, joined to a copy of ``user`` in a MEMORY temporary table
+  (hash index) instead of ``user`` itself;
+- ``rebuild_subquery``: the same, the names from a scalar subquery on ``user``;
 - ``force``: ``ALTER TABLE access_log FORCE``;
 - ``virtual``: drop the two foreign keys; ``ADD COLUMN username … AS (ELT(user_id, names…))
   VIRTUAL AFTER log_id`` (instant); then one ``MODIFY username varchar(255) NOT NULL, DROP
@@ -34,13 +39,15 @@ import time
 if __package__ in (None, ""):
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from bench.bench_upgrade import SHAPES  # noqa: E402
+from bench.bench_upgrade import _JOIN, SHAPES  # noqa: E402
 from bench.common import bench_server, clone_database, drop_database, median, settle, terminate_on_sigterm, warm  # noqa: E402
 from bench.generate import generate  # noqa: E402
 from migrator.mysql.connection import connect  # noqa: E402
 
 TEMPLATE, DB = "bench_template", "registry"
 REBUILD = SHAPES["as now: load, then ADD KEY + AUTO_INCREMENT in place"]
+NAMES_TABLE = ("CREATE TEMPORARY TABLE hm_names (user_id int NOT NULL, username varchar(255), "
+               "PRIMARY KEY USING HASH (user_id)) ENGINE=MEMORY SELECT user_id, username FROM user")
 FKS = "ALTER TABLE access_log DROP FOREIGN KEY access_log_ibfk_1, DROP FOREIGN KEY access_log_ibfk_2"
 
 
@@ -57,6 +64,13 @@ def names_expr(db) -> str:
 def variants(expr: str) -> dict[str, list[str]]:
     return {
         "rebuild": list(REBUILD),
+        "rebuild_elt": [sql.replace("COALESCE(u.username, '')", f"COALESCE({expr}, '')").replace(_JOIN, "")
+                        for sql in REBUILD],
+        "rebuild_subquery": [sql.replace("COALESCE(u.username, '')",
+                                         "COALESCE((SELECT u.username FROM user u WHERE u.user_id = a.user_id), '')")
+                             .replace(_JOIN, "") for sql in REBUILD],
+        "rebuild_memory_join": [x for sql in REBUILD for x in (
+            [NAMES_TABLE, sql.replace("LEFT JOIN user u", "LEFT JOIN hm_names u")] if _JOIN in sql else [sql])],
         "force": ["ALTER TABLE access_log FORCE"],
         "virtual": [FKS, f"ALTER TABLE access_log ADD COLUMN username varchar(255) AS (COALESCE({expr}, '')) "
                          "VIRTUAL AFTER log_id, ALGORITHM=INSTANT",
@@ -120,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                     try:
                         for sql in variants(expr)[name]:
                             t0 = time.perf_counter()
-                            db.execute(sql.format(auto_increment=int(auto)) if name == "rebuild" else sql)
+                            db.execute(sql.replace("{auto_increment}", str(int(auto))))
                             each.append(time.perf_counter() - t0)
                     except Exception as exc:  # noqa: BLE001 - what the server refuses is the finding
                         print(f"   {name}: statement {len(each) + 1} refused: {str(exc)[:200]}")
