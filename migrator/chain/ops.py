@@ -343,7 +343,7 @@ class RebuildAccessLog(Op):
         has the id or the name is NULL, which COALESCE turns into '' as the LEFT JOIN does).
 
         Picking an argument by number costs the load less than searching ``user``'s index for
-        every row (0.69x the joined load at 1M rows, docs/benchmarks.md). None, and the join
+        every row (docs/benchmarks.md, "Kept: the names as a list"). None, and the join
         instead, when there is no connection (rendering), the copy goes in chunks (the list
         would travel with every chunk), an id is below 1, ``username`` is not a character
         column, or the list would pass a quarter of max_allowed_packet or 4 MiB."""
