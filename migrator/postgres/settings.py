@@ -6,13 +6,12 @@ does, also inside the downtime window of a MySQL-only run) does not load psycopg
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from ..errors import UsageError
+from ..settings import MASK, mask_dsn   # one masking rule for every DSN, MySQL's and PostgreSQL's
 
-MASK = "***"
 SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 _PARAMS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "host", "port", "connect_timeout")
@@ -114,7 +113,7 @@ def parse_pg_dsn(dsn: str) -> dict[str, Any]:
     ``?host=/run/postgresql`` or percent-encoded in the host part. Returns only
     what the DSN states, so that defaults and precedence stay the caller's.
     """
-    shown = mask_pg_dsn(dsn)
+    shown = mask_dsn(dsn)
     try:
         url = urlsplit(dsn)
         port = url.port
@@ -156,8 +155,3 @@ def parse_pg_dsn(dsn: str) -> dict[str, Any]:
     if "port" in fields and not 0 < fields["port"] < 65536:
         raise UsageError(f"port {fields['port']} in the DSN is out of range")
     return fields
-
-
-def mask_pg_dsn(text: str) -> str:
-    """Mask the password of any DSN-looking string (best effort, for messages)."""
-    return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1" + MASK + "@", text)

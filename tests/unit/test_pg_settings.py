@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from migrator.errors import ExitCode, UsageError
-from migrator.postgres.settings import PgSettings, mask_pg_dsn, parse_pg_dsn, quote_ident, quote_literal
+from migrator.postgres.settings import PgSettings, parse_pg_dsn, quote_ident, quote_literal
+from migrator.settings import mask_dsn
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "postgres", "postgresql+psycopg"])
@@ -70,8 +71,8 @@ def test_dsn_round_trips_with_odd_passwords():
 
 
 def test_mask_any_dsn_in_text():
-    assert mask_pg_dsn("see postgresql://u:pw@h/db now") == "see postgresql://u:***@h/db now"
-    assert mask_pg_dsn("postgresql://u@h/db") == "postgresql://u@h/db"
+    assert mask_dsn("see postgresql://u:pw@h/db now") == "see postgresql://u:***@h/db now"
+    assert mask_dsn("postgresql://u@h/db") == "postgresql://u@h/db"
 
 
 @pytest.mark.parametrize("dsn, words", [
