@@ -201,9 +201,9 @@ def run(log_rows: int, runs: int, modes: list[str], warm_pool: bool, seed: int, 
     result: dict = {"log_rows": log_rows, "seed": seed, "runs": runs, "cache": "warm" if warm_pool else "cold",
                     "machine": machine(), "loadavg_start": os.getloadavg(), "modes": {}}
     kinds = [k for k in KINDS if k not in skip and (k != "baseline" or baseline is not None)]
+    measure = dict(MEASURE, baseline=lambda server, work: measure_window(server, work, root=baseline))
     if baseline is not None:
         result["baseline"] = str(baseline)
-        MEASURE["baseline"] = lambda server, work: measure_window(server, work, root=baseline)
     with tempfile.TemporaryDirectory(prefix="hm-bench-window-") as top:
         template = pathlib.Path(top) / "template"
         result["data"] = make_template(log_rows, seed, buffer_pool, template, say)
@@ -222,7 +222,7 @@ def run(log_rows: int, runs: int, modes: list[str], warm_pool: bool, seed: int, 
                             if warm_pool:
                                 prep.append(warm(server, DB))
                             loads.append(os.getloadavg()[0])
-                            m = MEASURE[kind](server, work)
+                            m = measure[kind](server, work)
                             per[kind].append(m)
                     finally:
                         shutil.rmtree(work, ignore_errors=True)
